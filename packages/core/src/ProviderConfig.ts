@@ -1,0 +1,114 @@
+/**
+ * Turns a provider's config schema into the description of a settings form, from the schema's own
+ * `title`/`description` annotations, so the host renders any provider's form without knowing it.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConfigField {
+  readonly name: string
+  readonly title: string
+  readonly description: string | undefined
+  readonly type: "string" | "number" | "boolean" | "object"
+  readonly secret: boolean
+  readonly optional: boolean
+  readonly default: unknown
+  readonly fields: ReadonlyArray<ConfigField> | undefined
+}
+
+/**
+ * Annotation for a config field's default value, shown in forms as a placeholder.
+ *
+ * @since 0.1.0
+ * @category annotations
+ */
+export const DefaultValueId: unique symbol = Symbol.for("@seatkeeper/core/ProviderConfig/DefaultValue")
+
+const typeOf = (ast: AST.AST): { type: ConfigField["type"]; secret: boolean; struct: AST.TypeLiteral | undefined } => {
+  switch (ast._tag) {
+    case "Transformation": {
+      const to = AST.encodedAST(ast)
+      // Schema.Redacted(Schema.String): a secret string on the wire, Redacted in memory
+      const ctor = ast.to.annotations[AST.TypeConstructorAnnotationId] as { readonly _tag?: string } | undefined
+      const isRedacted = ctor?._tag === "effect/Redacted"
+      const inner = typeOf(to)
+      return { ...inner, secret: inner.secret || isRedacted }
+    }
+    case "Refinement":
+      return typeOf(ast.from)
+    case "StringKeyword":
+    case "TemplateLiteral":
+    case "Literal":
+      return { type: typeof (ast as AST.Literal).literal === "number" ? "number" : "string", secret: false, struct: undefined }
+    case "NumberKeyword":
+      return { type: "number", secret: false, struct: undefined }
+    case "BooleanKeyword":
+      return { type: "boolean", secret: false, struct: undefined }
+    case "TypeLiteral":
+      return { type: "object", secret: false, struct: ast }
+    case "Union": {
+      const members = ast.types.filter((t) => t._tag !== "UndefinedKeyword")
+      return members.length === 1 ? typeOf(members[0]!) : { type: "string", secret: false, struct: undefined }
+    }
+    default:
+      return { type: "string", secret: false, struct: undefined }
+  }
+}
+
+const describeStruct = (struct: AST.TypeLiteral): ReadonlyArray<ConfigField> =>
+  struct.propertySignatures.map((ps) => {
+    const t = typeOf(ps.type)
+    const annotations = { ...ps.type.annotations, ...ps.annotations }
+    return {
+      name: String(ps.name),
+      title: String(annotations[AST.TitleAnnotationId] ?? String(ps.name)),
+      description: annotations[AST.DescriptionAnnotationId] as string | undefined,
+      type: t.type,
+      secret: t.secret,
+      optional: ps.isOptional,
+      default: annotations[DefaultValueId],
+      fields: t.struct === undefined ? undefined : describeStruct(t.struct)
+    }
+  })
+
+/**
+ * The form fields of a provider's config schema (a `Schema.Struct`, possibly refined or transformed).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const describeConfig = <A, I>(schema: Schema.Schema<A, I>): ReadonlyArray<ConfigField> => {
+  let ast: AST.AST = schema.ast
+  for (;;) {
+    if (ast._tag === "TypeLiteral") return describeStruct(ast)
+    if (ast._tag === "Refinement") ast = ast.from
+    else if (ast._tag === "Transformation") ast = ast.from._tag === "TypeLiteral" ? ast.from : ast.to
+    else if (ast._tag === "Declaration") ast = AST.encodedAST(ast)
+    else return []
+  }
+}
+
+/**
+ * Every config field path whose value is a secret, e.g. `["apiKey"]`: what a store encrypts and an API
+ * never returns.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const secretPaths = <A, I>(schema: Schema.Schema<A, I>): ReadonlyArray<ReadonlyArray<string>> => {
+  const out: Array<ReadonlyArray<string>> = []
+  const walk = (fields: ReadonlyArray<ConfigField>, prefix: ReadonlyArray<string>) => {
+    for (const f of fields) {
+      if (f.secret) out.push([...prefix, f.name])
+      if (f.fields) walk(f.fields, [...prefix, f.name])
+    }
+  }
+  walk(describeConfig(schema), [])
+  return out
+}
