@@ -64,7 +64,11 @@ const typeOf = (ast: AST.AST): { type: ConfigField["type"]; secret: boolean; str
 const describeStruct = (struct: AST.TypeLiteral): ReadonlyArray<ConfigField> =>
   struct.propertySignatures.map((ps) => {
     const t = typeOf(ps.type)
-    const annotations = { ...ps.type.annotations, ...ps.annotations }
+    // An optional field's type is `X | undefined`: its title and help text sit on X.
+    const inner = ps.type._tag === "Union"
+      ? (ps.type.types.find((m) => m._tag !== "UndefinedKeyword") ?? ps.type)
+      : ps.type
+    const annotations = { ...inner.annotations, ...ps.type.annotations, ...ps.annotations }
     return {
       name: String(ps.name),
       title: String(annotations[AST.TitleAnnotationId] ?? String(ps.name)),

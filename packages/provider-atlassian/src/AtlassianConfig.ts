@@ -40,11 +40,17 @@ const HttpUrl = Schema.String.pipe(
  * @category schemas
  */
 export const RateLimit = Schema.Struct({
-  requests: Schema.Int.pipe(Schema.between(1, 100_000)).annotations({
+  requests: Schema.Number.pipe(
+    Schema.int({ message: () => "must be a whole number of requests" }),
+    Schema.between(1, 100_000, { message: () => "must be between 1 and 100000 requests" })
+  ).annotations({
     title: "Requests",
     description: "How many requests Seatkeeper may send to this organization in one window."
   }),
-  windowSeconds: Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(86_400)).annotations({
+  windowSeconds: Schema.Number.pipe(
+    Schema.greaterThan(0, { message: () => "must be more than 0 seconds" }),
+    Schema.lessThanOrEqualTo(86_400, { message: () => "must be at most 86400 seconds (a day)" })
+  ).annotations({
     title: "Window (seconds)",
     description: "The length of the window, in seconds."
   })
