@@ -20,7 +20,7 @@ export class Roster {
   /** Bumped on every change; part of each cursor. */
   version = 0
 
-  constructor(readonly seed: number) {}
+  constructor(readonly seed: number, readonly referenceTime: number) {}
 
   get size(): number {
     return this.list.length
@@ -44,7 +44,7 @@ export class Roster {
         throw new RangeError(`addUsers: expected a non-negative whole number of users, got ${input}`)
       }
       for (let made = 0; made < input; this.nextGenerated++) {
-        const user = generateUser(this.seed, this.nextGenerated)
+        const user = generateUser(this.seed, this.nextGenerated, this.referenceTime)
         if (positions.has(user.account_id)) continue // taken by a user supplied earlier
         positions.set(user.account_id, this.list.length)
         this.list.push(user)

@@ -26,6 +26,7 @@ import type { RateDecision, SandboxRateLimit } from "./RateLimitWindow.js"
 import { FixedWindow, formatReset, validateRateLimit } from "./RateLimitWindow.js"
 import { Roster, toWire } from "./Roster.js"
 import type { SandboxUser, SandboxUserInput, SandboxUserPatch } from "./SandboxUser.js"
+import { defaultReferenceTime } from "./SandboxUser.js"
 
 /**
  * The API key a sandbox accepts unless told otherwise. Not a secret: it only opens a loopback sandbox.
@@ -56,6 +57,8 @@ export interface SandboxOptions {
   readonly users?: number | ReadonlyArray<SandboxUserInput>
   /** Seed of the user generator; default 1. */
   readonly seed?: number
+  /** The instant generated last-activity dates count back from (ms); default the start of today (UTC). */
+  readonly referenceTime?: number
   /** Users per page of the listing (Atlassian has no page-size parameter); default 100. */
   readonly pageSize?: number
   /** A fixed-window gateway rate limit; default `false` (none). */
@@ -183,7 +186,7 @@ class Sandbox implements AtlassianSandbox {
     if (this.apiKey.length === 0) throw new TypeError("apiKey must not be empty")
     this.expectedAuth = `bearer ${this.apiKey}`
     this.pageSize = positiveInteger(options.pageSize ?? 100, "pageSize")
-    this.roster = new Roster(options.seed ?? 1)
+    this.roster = new Roster(options.seed ?? 1, options.referenceTime ?? defaultReferenceTime())
     this.codec = cursorCodec(this.orgId)
     this.setRateLimit(options.rateLimit)
     this.roster.add(options.users ?? 50)

@@ -94,9 +94,17 @@ const LAST = [
 ]
 const APPS = ["Jira Cloud for Slack", "Automation for Jira", "Trello Power-Up", "Opsgenie Integration", "Backup Bot"]
 
-// Last-activity dates count back from a fixed instant so a seed always yields the same roster.
-const REFERENCE_MS = Date.UTC(2026, 5, 1)
 const DAY_MS = 86_400_000
+
+/**
+ * The instant generated last-activity dates count back from: the start of the current UTC day, so a
+ * demo always shows recent activity, and a seed yields the same roster all day. Pass a fixed instant to
+ * `generateUser`/`SandboxOptions.referenceTime` for a roster that never changes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaultReferenceTime = (): number => Math.floor(Date.now() / DAY_MS) * DAY_MS
 
 const mix = (a: number, b: number): number => {
   let h = (a ^ Math.imul(b + 0x7f4a7c15, 0x9e3779b1)) >>> 0
@@ -132,7 +140,6 @@ const accountIdFor = (rand: () => number, index: number): string => {
   return (r < 0.9 ? "557058:" : "712020:") + uuid
 }
 
-const isoDaysAgo = (days: number): string => new Date(REFERENCE_MS - Math.floor(days * DAY_MS)).toISOString()
 
 /**
  * The `index`-th generated user for `seed`. Deterministic and independent of the roster size: the
@@ -141,8 +148,9 @@ const isoDaysAgo = (days: number): string => new Date(REFERENCE_MS - Math.floor(
  * @since 0.1.0
  * @category constructors
  */
-export const generateUser = (seed: number, index: number): SandboxUser => {
+export const generateUser = (seed: number, index: number, referenceTime: number = defaultReferenceTime()): SandboxUser => {
   const rand = random(mix(seed, index))
+  const isoDaysAgo = (days: number): string => new Date(referenceTime - Math.floor(days * DAY_MS)).toISOString()
   const account_id = accountIdFor(rand, index)
   const first = FIRST[Math.floor(rand() * FIRST.length)]!
   const last = LAST[Math.floor(rand() * LAST.length)]!
@@ -160,7 +168,8 @@ export const generateUser = (seed: number, index: number): SandboxUser => {
     : account_type === "customer"
     ? `${first}.${last}${index}@customer.example`.toLowerCase()
     : `${first}.${last.replace(/[^A-Za-z]/g, "")}${index}@acme.com`.toLowerCase()
-  const activeDaysAgo = rand() * 200
+  // Most people used a product in the last month; a long tail stopped months ago: the seats to reclaim.
+  const activeDaysAgo = rand() < 0.7 ? rand() * 30 : 30 + rand() * 330
   const last_active = rand() < 0.1 ? undefined : isoDaysAgo(activeDaysAgo)
   const product_access: Array<SandboxProductAccess> = []
   if (account_status !== "closed" && account_type !== "app") {
@@ -198,9 +207,14 @@ export const generateUser = (seed: number, index: number): SandboxUser => {
  * @since 0.1.0
  * @category constructors
  */
-export const generateUsers = (count: number, seed = 1, from = 0): Array<SandboxUser> => {
+export const generateUsers = (
+  count: number,
+  seed = 1,
+  from = 0,
+  referenceTime: number = defaultReferenceTime()
+): Array<SandboxUser> => {
   const users = new Array<SandboxUser>(count)
-  for (let i = 0; i < count; i++) users[i] = generateUser(seed, from + i)
+  for (let i = 0; i < count; i++) users[i] = generateUser(seed, from + i, referenceTime)
   return users
 }
 

@@ -36,7 +36,7 @@ export type {
   SandboxUserInput,
   SandboxUserPatch
 } from "./SandboxUser.js"
-export { generateUser, generateUsers, productCatalog } from "./SandboxUser.js"
+export { defaultReferenceTime, generateUser, generateUsers, productCatalog } from "./SandboxUser.js"
 
 /**
  * A sandbox that lives as long as the enclosing `Scope`.
