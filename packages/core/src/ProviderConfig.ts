@@ -20,6 +20,8 @@ export interface ConfigField {
   readonly optional: boolean
   readonly default: unknown
   readonly fields: ReadonlyArray<ConfigField> | undefined
+  /** The allowed values of a field that is a union of literals (a form shows a choice). */
+  readonly choices: ReadonlyArray<string | number> | undefined
 }
 
 /**
@@ -61,6 +63,21 @@ const typeOf = (ast: AST.AST): { type: ConfigField["type"]; secret: boolean; str
   }
 }
 
+// The values of a union of literals (`Schema.Literal("a", "b")`), seen through refinements and `| undefined`.
+const choicesOf = (ast: AST.AST): ReadonlyArray<string | number> | undefined => {
+  if (ast._tag === "Refinement") return choicesOf(ast.from)
+  if (ast._tag === "Literal") return typeof ast.literal === "string" || typeof ast.literal === "number" ? [ast.literal] : undefined
+  if (ast._tag !== "Union") return undefined
+  const values: Array<string | number> = []
+  for (const member of ast.types) {
+    if (member._tag === "UndefinedKeyword") continue
+    const inner = choicesOf(member)
+    if (inner === undefined) return undefined
+    values.push(...inner)
+  }
+  return values.length > 0 ? values : undefined
+}
+
 const describeStruct = (struct: AST.TypeLiteral): ReadonlyArray<ConfigField> =>
   struct.propertySignatures.map((ps) => {
     const t = typeOf(ps.type)
@@ -77,7 +94,8 @@ const describeStruct = (struct: AST.TypeLiteral): ReadonlyArray<ConfigField> =>
       secret: t.secret,
       optional: ps.isOptional,
       default: annotations[DefaultValueId],
-      fields: t.struct === undefined ? undefined : describeStruct(t.struct)
+      fields: t.struct === undefined ? undefined : describeStruct(t.struct),
+      choices: choicesOf(ps.type)
     }
   })
 
