@@ -1,0 +1,5 @@
+{
+  "extends": "__ROOT__/tsconfig.base.json",
+  "compilerOptions": { "noEmit": true, "customConditions": ["@seatkeeper/source"] },
+  "include": ["src", "test", "*.ts"]
+}
