@@ -21,6 +21,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -81,9 +82,31 @@ export interface ProviderHttpOptions {
     readonly body: string
   }) => ProviderError
   readonly retry?: RetryOptions | undefined
-  /** Timeout of one attempt (until the response headers, and the body for `json`). Default 30 s. */
+  /**
+   * Timeout of one attempt (until the response headers, and the body for `json`). Default: the
+   * {@link ProviderHttpDefaults} in context, else 30 s.
+   */
   readonly timeout?: Duration.DurationInput | undefined
 }
+
+/**
+ * Defaults for what an adapter leaves unset in {@link ProviderHttpOptions}: the per-attempt `timeout` and
+ * the `retry` limits. Unprovided, the built-in defaults apply (30 s, 4 retries from 500 ms). A host provides
+ * it from its environment (`SEATKEEPER_PROVIDER_TIMEOUT_MS`, `SEATKEEPER_PROVIDER_RETRY_DELAY_MS`), so
+ * tests can shorten waits without any change to production defaults.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ProviderHttpDefaults extends Context.Reference<ProviderHttpDefaults>()(
+  "@seatkeeper/core/ProviderHttp/ProviderHttpDefaults",
+  {
+    defaultValue: (): {
+      readonly timeout?: Duration.DurationInput | undefined
+      readonly retry?: RetryOptions | undefined
+    } => ({})
+  }
+) {}
 
 /**
  * @since 0.1.0
@@ -256,7 +279,8 @@ export type FailureKind = "rateLimited" | "transient" | "permanent"
  * @category retry
  */
 export const failureKindOfStatus = (status: number): FailureKind =>
-  status === 429 ? "rateLimited" : status >= 500 && status <= 599 ? "transient" : "permanent"
+  // 501 Not Implemented says the server does not do this at all: asking again cannot help.
+  status === 429 ? "rateLimited" : status >= 500 && status <= 599 && status !== 501 ? "transient" : "permanent"
 
 /**
  * Retries made so far, per kind.
@@ -369,12 +393,20 @@ export const make = (
 
     const provider = options.provider
     const origin = new URL(options.baseUrl).origin
-    const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
-    const maxRetries = options.retry?.maxRetries ?? 4
-    const maxRateLimitRetries = options.retry?.maxRateLimitRetries ?? 20
-    const baseDelay = Duration.decode(options.retry?.baseDelay ?? Duration.millis(500))
-    const maxDelay = Duration.decode(options.retry?.maxDelay ?? Duration.seconds(30))
-    const maxWait = Duration.decode(options.retry?.maxWait ?? Duration.minutes(5))
+    const defaults = yield* ProviderHttpDefaults
+    const retry: RetryOptions = {
+      maxRetries: options.retry?.maxRetries ?? defaults.retry?.maxRetries,
+      maxRateLimitRetries: options.retry?.maxRateLimitRetries ?? defaults.retry?.maxRateLimitRetries,
+      baseDelay: options.retry?.baseDelay ?? defaults.retry?.baseDelay,
+      maxDelay: options.retry?.maxDelay ?? defaults.retry?.maxDelay,
+      maxWait: options.retry?.maxWait ?? defaults.retry?.maxWait
+    }
+    const timeout = Duration.decode(options.timeout ?? defaults.timeout ?? Duration.seconds(30))
+    const maxRetries = retry.maxRetries ?? 4
+    const maxRateLimitRetries = retry.maxRateLimitRetries ?? 20
+    const baseDelay = Duration.decode(retry.baseDelay ?? Duration.millis(500))
+    const maxDelay = Duration.decode(retry.maxDelay ?? Duration.seconds(30))
+    const maxWait = Duration.decode(retry.maxWait ?? Duration.minutes(5))
     const secretNames = Object.entries(options.headers)
       .filter(([, value]) => Redacted.isRedacted(value))
       .map(([name]) => name.toLowerCase())

@@ -140,7 +140,9 @@ export const sign = (keys: SecretKeys, data: string): string =>
  * @category signing
  */
 export const verify = (keys: SecretKeys, data: string, signature: string): boolean => {
-  const expected = Buffer.from(sign(keys, data), "base64url")
-  const given = Buffer.from(signature, "base64url")
+  // Compared as text, not as decoded bytes: base64url spells the same bytes several ways (the last
+  // character's unused bits), so a decoded comparison would accept a cursor with a character changed.
+  const expected = Buffer.from(sign(keys, data), "utf8")
+  const given = Buffer.from(signature, "utf8")
   return given.length === expected.length && Crypto.timingSafeEqual(given, expected)
 }

@@ -1,0 +1,237 @@
+/**
+ * The inputs of the host's operations as schemas: query strings (filters, paging) and request bodies.
+ * The API and the web pages decode with the same schemas, so both reject the same nonsense with the
+ * same field messages.
+ *
+ * @since 0.1.0
+ */
+import { AccountStatus } from "@seatkeeper/core/Account"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { InvalidInput } from "./errors.js"
+
+const IntFromString = (min: number, max: number, what: string) =>
+  // Text that is no number at all ("ten") gets a message that says what to send, not Schema's own.
+  Schema.NumberFromString.annotations({ message: () => `${what} must be a whole number from ${min} to ${max}` }).pipe(
+    Schema.int({ message: () => `${what} must be a whole number` }),
+    Schema.between(min, max, { message: () => `${what} must be from ${min} to ${max}` })
+  )
+
+const statuses: ReadonlyArray<string> = AccountStatus.literals
+
+// One message for a bad status, instead of one "Expected ..." per literal.
+const Status = Schema.String.pipe(
+  Schema.filter((s): s is AccountStatus => statuses.includes(s), {
+    message: () => `status must be one of ${statuses.join(", ")}`
+  })
+)
+
+const Limit = Schema.optionalWith(IntFromString(1, 500, "limit"), { default: () => 50 })
+
+/**
+ * `?limit=&cursor=`.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const PageQuery = Schema.Struct({
+  limit: Limit,
+  cursor: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category queries
+ */
+export type PageQuery = typeof PageQuery.Type
+
+/**
+ * `?status=&product=&inactiveDays=&q=&limit=&cursor=` of the accounts lists.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const AccountFilters = Schema.Struct({
+  status: Schema.optional(Status),
+  product: Schema.optional(Schema.String),
+  inactiveDays: Schema.optional(IntFromString(0, 36_500, "inactiveDays")),
+  q: Schema.optional(Schema.String.pipe(Schema.maxLength(200, { message: () => "q must be at most 200 characters" }))),
+  limit: Limit,
+  cursor: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category queries
+ */
+export type AccountFilters = typeof AccountFilters.Type
+
+/**
+ * `?connectionId=&limit=&cursor=` of the audit log.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const AuditQuery = Schema.Struct({
+  connectionId: Schema.optional(Schema.String),
+  limit: Limit,
+  cursor: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category queries
+ */
+export type AuditQuery = typeof AuditQuery.Type
+
+const SyncInterval = Schema.Int.pipe(
+  Schema.between(0, 43_200, { message: () => "syncIntervalMinutes must be a whole number of minutes from 0 (manual only) to 43200 (30 days)" })
+)
+
+const Name = Schema.Trim.pipe(
+  Schema.nonEmptyString({ message: () => "name must not be empty" }),
+  Schema.maxLength(200, { message: () => "name must be at most 200 characters" })
+)
+
+/**
+ * The body of `POST /api/connections`. `config` is checked against the provider's own schema after this.
+ *
+ * @since 0.1.0
+ * @category bodies
+ */
+export const CreateConnection = Schema.Struct({
+  provider: Schema.String,
+  name: Name,
+  config: Schema.Unknown,
+  syncIntervalMinutes: Schema.optionalWith(SyncInterval, { default: () => 0 })
+})
+
+/**
+ * @since 0.1.0
+ * @category bodies
+ */
+export type CreateConnection = typeof CreateConnection.Type
+
+/**
+ * A connection test before saving: `{provider, config}`.
+ *
+ * @since 0.1.0
+ * @category bodies
+ */
+export const VerifyConfig = Schema.Struct({
+  provider: Schema.String,
+  config: Schema.Unknown
+})
+
+/**
+ * The body of `PATCH /api/connections/:id`: every field optional; `config` merges into the stored one.
+ *
+ * @since 0.1.0
+ * @category bodies
+ */
+export const UpdateConnection = Schema.Struct({
+  name: Schema.optional(Name),
+  config: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  syncIntervalMinutes: Schema.optional(SyncInterval)
+})
+
+/**
+ * @since 0.1.0
+ * @category bodies
+ */
+export type UpdateConnection = typeof UpdateConnection.Type
+
+/**
+ * The body of a suspend or restore.
+ *
+ * @since 0.1.0
+ * @category bodies
+ */
+export const AccountAction = Schema.Struct({
+  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(500, { message: () => "reason must be at most 500 characters" }))),
+  dryRun: Schema.optionalWith(Schema.Boolean, { default: () => false })
+})
+
+/**
+ * @since 0.1.0
+ * @category bodies
+ */
+export type AccountAction = typeof AccountAction.Type
+
+/**
+ * Decodes a request body, reporting every problem and any field the schema does not know.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeBody = <A, I>(schema: Schema.Schema<A, I>, body: unknown): Effect.Effect<A, InvalidInput> => {
+  const problem = bodyProblem(body)
+  if (problem !== undefined) return Effect.fail(InvalidInput.fromIssues([problem]))
+  return Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(body).pipe(
+    Effect.mapError((e) => InvalidInput.fromIssues(InvalidInput.fromParseError(e)))
+  )
+}
+
+/**
+ * How deep a body may nest. Settings are two or three levels deep; a deeper body is refused before a
+ * schema (whose messages print the value recursively) or the store sees it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_BODY_DEPTH = 32
+
+const NUL = "\u0000"
+
+const kindOf = (u: unknown) => (u === null ? "null" : Array.isArray(u) ? "an array" : `a ${typeof u}`)
+
+/**
+ * What no body may be, whatever its schema: something other than an object, nested deeper than
+ * {@link MAX_BODY_DEPTH}, holding a NUL character (PostgreSQL cannot store one, and no name, reason or
+ * setting needs one), or a `__proto__` field. Walks the value without recursion, so any depth is safe.
+ */
+const bodyProblem = (body: unknown): { readonly path: ReadonlyArray<string | number>; readonly message: string } | undefined => {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return { path: [], message: `the body must be a JSON object, not ${kindOf(body)}` }
+  }
+  const stack: Array<readonly [unknown, ReadonlyArray<string | number>]> = [[body, []]]
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!
+    if (typeof value === "string") {
+      if (value.includes(NUL)) return { path, message: "must not contain a NUL character (\\u0000)" }
+      continue
+    }
+    if (typeof value !== "object" || value === null) continue
+    if (path.length >= MAX_BODY_DEPTH) return { path: path.slice(0, 3), message: `is nested more than ${MAX_BODY_DEPTH} levels deep` }
+    for (const [key, child] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
+      if (typeof key === "string" && key.includes(NUL)) return { path, message: "must not have a field name with a NUL character (\\u0000)" }
+      // Decoding copies fields with `out[key] = value`, which for this key sets the copy's prototype:
+      // the field would vanish instead of being reported as unknown.
+      if (key === "__proto__") return { path: [...path, key], message: "is not a field of this request" }
+      stack.push([child, [...path, key]])
+    }
+  }
+  return undefined
+}
+
+/**
+ * Decodes a query string. Empty parameters (`?status=` from a form left blank) mean "not given"; unknown
+ * parameters are ignored, as links and forms often carry extra ones.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeQuery = <A, I>(
+  schema: Schema.Schema<A, I>,
+  query: Record<string, string | undefined>
+): Effect.Effect<A, InvalidInput> => {
+  const given: Record<string, string> = {}
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") given[k] = v
+  const withNul = Object.keys(given).filter((k) => given[k]!.includes(NUL))
+  if (withNul.length > 0) {
+    return Effect.fail(InvalidInput.fromIssues(withNul.map((k) => ({ path: [k], message: `${k} must not contain a NUL character (%00)` }))))
+  }
+  return Schema.decodeUnknown(schema, { errors: "all" })(given).pipe(
+    Effect.mapError((e) => InvalidInput.fromIssues(InvalidInput.fromParseError(e)))
+  )
+}

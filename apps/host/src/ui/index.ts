@@ -1,0 +1,9 @@
+/**
+ * The web UI of the host.
+ *
+ * @since 0.1.0
+ */
+export { mountPages, type PagesOptions } from "./pages.js"
+export { type LoginThrottleOptions } from "./LoginThrottle.js"
+export { type SessionStoreOptions } from "./Sessions.js"
+export { CSRF_FIELD, SESSION_COOKIE } from "./security.js"

@@ -1,0 +1,239 @@
+import type { AtlassianSandbox } from "@seatkeeper/provider-atlassian/sandbox"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { connect, makeSandbox, makeTestHost, sync, type TestHost } from "./harness.js"
+
+const DAY_MS = 86_400_000
+
+interface Account {
+  readonly externalId: string
+  readonly email: string | null
+  readonly status: string
+  readonly sourceStatus: string
+  readonly lastActiveAt: string | null
+  readonly entitlements: ReadonlyArray<{ key: string; product: string; site: string | null; name: string; status: string }>
+}
+
+const siteOf = (url: string | undefined) => (url === undefined ? undefined : new URL(url).hostname.split(".")[0])
+
+describe("accounts, apps, suspend and restore", () => {
+  let t: TestHost
+  let sandbox: AtlassianSandbox
+  let connectionId: string
+  const base = () => `/api/connections/${connectionId}`
+  const accountPath = (id: string) => `${base()}/accounts/${encodeURIComponent(id)}`
+  const lifecycleCalls = () => sandbox.requests.filter((r) => r.route === "lifecycle")
+
+  beforeAll(async () => {
+    sandbox = await makeSandbox({ users: 240, pageSize: 50, seed: 11 })
+    t = await makeTestHost()
+    connectionId = await connect(t, sandbox)
+    const done = await sync(t, connectionId)
+    if (done.body.status !== "succeeded") throw new Error(`first sync ${done.text}`)
+  })
+  afterAll(async () => {
+    await t.close()
+    await sandbox.close()
+  })
+
+  it("Should page through every account with limit and cursor", async () => {
+    const seen: Array<string> = []
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const res = await t.request("GET", `${base()}/accounts?limit=100${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`)
+      expect(res.status).toBe(200)
+      expect(res.body.total).toBe(240)
+      expect(res.body.data.length).toBeLessThanOrEqual(100)
+      seen.push(...res.body.data.map((a: Account) => a.externalId))
+      cursor = res.body.nextCursor
+      pages++
+    } while (cursor !== null)
+    expect(pages).toBe(3)
+    expect(new Set(seen).size).toBe(240)
+    expect(new Set(seen)).toEqual(new Set(sandbox.users().map((u) => u.account_id)))
+  })
+
+  it("Should show accounts in the documented shape", async () => {
+    const user = sandbox.users().find((u) => u.account_status === "active" && (u.product_access?.length ?? 0) > 0)!
+    const res = await t.request("GET", `${base()}/accounts?q=${encodeURIComponent(user.account_id)}`)
+    const account = res.body.data[0]
+    expect(Object.keys(account).sort()).toEqual([
+      "accountType", "displayName", "email", "entitlements", "externalId", "firstSeenAt", "lastActiveAt", "lastSeenAt",
+      "sourceStatus", "status"
+    ])
+    expect(account).toMatchObject({ externalId: user.account_id, displayName: user.name, status: "active", sourceStatus: "active" })
+    expect(Object.keys(account.entitlements[0]).sort()).toEqual(["key", "lastActiveAt", "name", "product", "site", "status"])
+    const first = user.product_access![0]!
+    expect(account.entitlements).toContainEqual(expect.objectContaining({
+      product: first.key,
+      site: siteOf(first.url),
+      name: `${first.name} (${siteOf(first.url)})`,
+      status: "active"
+    }))
+  })
+
+  it("Should filter by status, product, inactivity and search", async () => {
+    const users = sandbox.users()
+    const suspended = await t.request("GET", `${base()}/accounts?status=suspended&limit=500`)
+    expect(suspended.body.total).toBe(users.filter((u) => u.account_status === "inactive").length)
+    expect(suspended.body.data.every((a: Account) => a.status === "suspended" && a.sourceStatus === "inactive")).toBe(true)
+
+    const confluence = await t.request("GET", `${base()}/accounts?product=confluence&limit=500`)
+    expect(confluence.body.total).toBe(users.filter((u) => u.product_access?.some((p) => p.key === "confluence")).length)
+    expect(confluence.body.data.every((a: Account) => a.entitlements.some((e) => e.product === "confluence"))).toBe(true)
+
+    const now = Date.now()
+    const inactive = await t.request("GET", `${base()}/accounts?inactiveDays=90&limit=500`)
+    const expected = users.filter((u) => u.last_active === undefined || Date.parse(u.last_active) <= now - 90 * DAY_MS)
+    expect(inactive.body.total).toBe(expected.length)
+    expect(inactive.body.data.every((a: Account) => a.lastActiveAt === null || Date.parse(a.lastActiveAt) <= now - 90 * DAY_MS)).toBe(true)
+
+    const withEmail = users.find((u) => u.email !== undefined)!
+    const found = await t.request("GET", `${base()}/accounts?q=${encodeURIComponent(withEmail.email!.toUpperCase())}`)
+    expect(found.body.data.map((a: Account) => a.externalId)).toContain(withEmail.account_id)
+
+    // Empty parameters, as a form left blank sends them, mean "no filter".
+    const blank = await t.request("GET", `${base()}/accounts?status=&product=&inactiveDays=&q=&limit=`)
+    expect(blank.status).toBe(200)
+    expect(blank.body.total).toBe(240)
+    expect(blank.body.data.length).toBe(50)
+  })
+
+  it.each([
+    ["limit=0", "limit"],
+    ["limit=501", "limit"],
+    ["limit=ten", "limit"],
+    ["inactiveDays=-1", "inactiveDays"],
+    ["inactiveDays=1.5", "inactiveDays"],
+    ["status=gone", "status"],
+    ["cursor=forged-cursor", "cursor"]
+  ])("Should refuse ?%s with 400 naming %s", async (query, field) => {
+    const res = await t.request("GET", `${base()}/accounts?${query}`)
+    expect(res.status).toBe(400)
+    expect(res.body.error.code).toBe("invalid_request")
+    expect(res.body.error.details.issues.map((i: { path: Array<string> }) => i.path[0])).toEqual([field])
+  })
+
+  it("Should show one account, its id URL-encoded, with its status history", async () => {
+    const user = sandbox.users().find((u) => u.account_id.includes(":"))!
+    const res = await t.request("GET", accountPath(user.account_id))
+    expect(res.status).toBe(200)
+    expect(res.body.externalId).toBe(user.account_id)
+    expect(res.body.history).toEqual(expect.any(Array))
+    const missing = await t.request("GET", accountPath("557058:no-such-account"))
+    expect(missing.status).toBe(404)
+    expect(missing.body.error.code).toBe("account_not_found")
+  })
+
+  it("Should list one app per product and site with counts, and its accounts", async () => {
+    const res = await t.request("GET", `${base()}/apps`)
+    expect(res.status).toBe(200)
+    const holders = new Map<string, number>()
+    for (const u of sandbox.users()) {
+      for (const p of u.product_access ?? []) {
+        const key = `${p.key}:${siteOf(p.url)}`
+        holders.set(key, (holders.get(key) ?? 0) + 1)
+      }
+    }
+    expect(new Set(res.body.data.map((a: { key: string }) => a.key))).toEqual(new Set(holders.keys()))
+    const app = res.body.data.find((a: { key: string }) => a.key === "confluence:acme")
+    expect(app).toMatchObject({ name: "Confluence (acme)", product: "confluence", site: "acme", active: holders.get("confluence:acme"), deprovisioned: 0 })
+    expect(app.inactive30).toBeGreaterThanOrEqual(app.inactive60)
+    expect(app.inactive60).toBeGreaterThanOrEqual(app.inactive90)
+
+    const accounts = await t.request("GET", `${base()}/apps/${encodeURIComponent("confluence:acme")}/accounts?limit=500`)
+    expect(accounts.status).toBe(200)
+    expect(accounts.body.total).toBe(holders.get("confluence:acme"))
+    expect(accounts.body.data.every((a: Account) => a.entitlements.some((e) => e.key === "confluence:acme"))).toBe(true)
+  })
+
+  it("Should suspend as a dry run without calling the organisation", async () => {
+    const user = sandbox.users().find((u) => u.account_status === "active" && u.managedBy === undefined)!
+    const calls = lifecycleCalls().length
+    const res = await t.request("POST", `${accountPath(user.account_id)}/suspend`, { body: { reason: "left", dryRun: true } })
+    expect(res.status).toBe(200)
+    expect(res.body.action).toEqual({ name: "suspend", dryRun: true, from: "active", to: "suspended", reason: "left" })
+    expect(res.body.account.status).toBe("active")
+    expect(lifecycleCalls().length).toBe(calls)
+    expect(sandbox.user(user.account_id)!.account_status).toBe("active")
+    expect((await t.request("GET", accountPath(user.account_id))).body.status).toBe("active")
+  })
+
+  it("Should suspend upstream and change the local status at once, then restore", async () => {
+    const user = sandbox.users().find((u) => u.account_status === "active" && u.managedBy === undefined)!
+    const calls = lifecycleCalls().length
+    const res = await t.request("POST", `${accountPath(user.account_id)}/suspend`, { body: { reason: "Left the company" } })
+    expect(res.status).toBe(200)
+    expect(res.body.action).toMatchObject({ name: "suspend", dryRun: false, from: "active", to: "suspended" })
+    expect(res.body.account.status).toBe("suspended")
+    const sent = lifecycleCalls().slice(calls)
+    expect(sent.map((r) => [r.method, r.path, r.status])).toEqual([
+      ["POST", `/users/${encodeURIComponent(user.account_id)}/manage/lifecycle/disable`, 204]
+    ])
+    expect(sent[0]!.body).toEqual({ message: "Left the company" })
+    expect(sandbox.user(user.account_id)!.account_status).toBe("inactive")
+    const detail = await t.request("GET", accountPath(user.account_id))
+    expect(detail.body.status).toBe("suspended")
+    expect(detail.body.history).toContainEqual(expect.objectContaining({ from: "active", to: "suspended", cause: "suspend" }))
+
+    // No body at all is a restore without a reason.
+    const restored = await t.request("POST", `${accountPath(user.account_id)}/restore`)
+    expect(restored.status).toBe(200)
+    expect(restored.body.account.status).toBe("active")
+    expect(sandbox.user(user.account_id)!.account_status).toBe("active")
+  })
+
+  it("Should answer a 403 from the organisation with a clear status, its reason and hint, changing nothing", async () => {
+    const user = sandbox.users().find((u) => u.account_status === "active" && u.managedBy === undefined && u.account_id.includes(":"))!
+    sandbox.updateUser(user.account_id, { managedBy: "scim" })
+    const res = await t.request("POST", `${accountPath(user.account_id)}/suspend`, { body: {} })
+    expect(res.status).toBe(502)
+    expect(res.body.error.code).toBe("provider_forbidden")
+    expect(res.body.error.message).toContain("Forbidden")
+    expect(res.body.error.hint).toEqual(expect.any(String))
+    expect(res.body.error.details).toMatchObject({ provider: "atlassian", operation: "suspend", upstreamStatus: 403 })
+    expect((await t.request("GET", accountPath(user.account_id))).body.status).toBe("active")
+  })
+
+  it("Should refuse a bad action body with 400 and an unknown account with 404, calling nothing", async () => {
+    const user = sandbox.users()[0]!
+    const calls = lifecycleCalls().length
+    const bad = await t.request("POST", `${accountPath(user.account_id)}/suspend`, { body: { dryRun: "yes", force: true } })
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.details.issues.map((i: { path: Array<string> }) => i.path.join(".")).sort()).toEqual(["dryRun", "force"])
+    const missing = await t.request("POST", `${accountPath("557058:nobody")}/suspend`, { body: {} })
+    expect(missing.status).toBe(404)
+    expect(lifecycleCalls().length).toBe(calls)
+  })
+
+  it("Should keep an audit trail of the session", async () => {
+    const res = await t.request("GET", `/api/audit?connectionId=${connectionId}&limit=500`)
+    expect(res.status).toBe(200)
+    const events: Array<{ action: string; actor: string; outcome: string; target: string | null; input: unknown; at: string }> = res.body.data
+    const summary = events.map((e) => `${e.action}:${e.outcome}`)
+    for (const expected of [
+      "connection.create:ok",
+      "sync.start:ok",
+      "sync.finish:ok",
+      "account.suspend:dry-run",
+      "account.suspend:ok",
+      "account.restore:ok",
+      "account.suspend:error"
+    ]) expect(summary).toContain(expected)
+    expect(events.every((e) => e.actor === "admin" && typeof e.at === "string")).toBe(true)
+    const dry = events.find((e) => e.outcome === "dry-run")!
+    expect(dry.input).toEqual({ reason: "left", dryRun: true })
+    expect(JSON.stringify(events)).not.toContain(sandbox.apiKey)
+
+    const paged = await t.request("GET", `/api/audit?connectionId=${connectionId}&limit=2`)
+    expect(paged.body.data.length).toBe(2)
+    expect(paged.body.nextCursor).toEqual(expect.any(String))
+    const next = await t.request("GET", `/api/audit?connectionId=${connectionId}&limit=2&cursor=${encodeURIComponent(paged.body.nextCursor)}`)
+    expect(next.body.data[0].id).not.toBe(paged.body.data[0].id)
+    expect((await t.request("GET", "/api/audit?limit=0")).status).toBe(400)
+  })
+
+  it("Should never have sent the API key in any response", () => {
+    for (const body of t.responses) expect(body).not.toContain(sandbox.apiKey)
+  })
+})
