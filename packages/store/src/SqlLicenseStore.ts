@@ -569,6 +569,9 @@ export const make = (
             RETURNING run_id`
           if (taken[0]?.run_id === runId) {
             registerLocalOwner(owner)
+            // The insert may have waited for the previous holder's commit to release the row: the run
+            // starts now, after that commit, not when we first asked.
+            const startedAt = Math.max(now, yield* nowMs)
             return yield* Effect.gen(function*() {
               yield* sql`INSERT INTO sync_runs ${
                 sql.insert({
@@ -576,8 +579,8 @@ export const make = (
                   connection_id: connectionId,
                   status: "running",
                   owner,
-                  started_at: iso(now),
-                  heartbeat_at: iso(now)
+                  started_at: iso(startedAt),
+                  heartbeat_at: iso(startedAt)
                 })
               }`
               // Runs of a lease that was taken over are over.
