@@ -25,6 +25,32 @@ export interface ConfigField {
 }
 
 /**
+ * The request budget of a connection, as every provider's config offers it: at most `requests` requests in
+ * any `windowSeconds`, shared by everything that calls the same upstream organisation. `upstream` names
+ * the upstream in the help text ("this organization", "this SCIM service").
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const BudgetConfig = (upstream: string) =>
+  Schema.Struct({
+    requests: Schema.Number.pipe(
+      Schema.int({ message: () => "must be a whole number of requests" }),
+      Schema.between(1, 100_000, { message: () => "must be between 1 and 100000 requests" })
+    ).annotations({
+      title: "Requests",
+      description: `How many requests Seatkeeper may send to ${upstream} in one window.`
+    }),
+    windowSeconds: Schema.Number.pipe(
+      Schema.greaterThan(0, { message: () => "must be more than 0 seconds" }),
+      Schema.lessThanOrEqualTo(86_400, { message: () => "must be at most 86400 seconds (a day)" })
+    ).annotations({
+      title: "Window (seconds)",
+      description: "The length of the window, in seconds."
+    })
+  })
+
+/**
  * Annotation for a config field's default value, shown in forms as a placeholder.
  *
  * @since 0.1.0

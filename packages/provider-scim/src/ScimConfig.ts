@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { DefaultValueId } from "@seatkeeper/core/ProviderConfig"
+import { BudgetConfig, DefaultValueId } from "@seatkeeper/core/ProviderConfig"
 import * as Schema from "effect/Schema"
 
 /**
@@ -51,22 +51,7 @@ const ScimBaseUrl = Schema.Trim.pipe(
  * @since 0.1.0
  * @category schemas
  */
-export const RateLimit = Schema.Struct({
-  requests: Schema.Number.pipe(
-    Schema.int({ message: () => "must be a whole number of requests" }),
-    Schema.between(1, 100_000, { message: () => "must be between 1 and 100000 requests" })
-  ).annotations({
-    title: "Requests",
-    description: "How many requests Seatkeeper may send to this SCIM service in one window."
-  }),
-  windowSeconds: Schema.Number.pipe(
-    Schema.greaterThan(0, { message: () => "must be more than 0 seconds" }),
-    Schema.lessThanOrEqualTo(86_400, { message: () => "must be at most 86400 seconds (a day)" })
-  ).annotations({
-    title: "Window (seconds)",
-    description: "The length of the window, in seconds."
-  })
-})
+export const RateLimit = BudgetConfig("this SCIM service")
 
 /**
  * How `active=false` behaves in the app: `active-false` deactivates the user (the SCIM standard), `delete`
