@@ -19,6 +19,7 @@ const dataDir = mkdtempSync(join(tmpdir(), "seatkeeper-bench-"))
 const start = (args, env, ready) =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    if (process.env.BENCH_LOG) child.stdout.on("data", (d) => process.stderr.write(`[${args[0].split("/").pop()}] ${d}`))
     child.once("exit", (code) => reject(new Error(`${args[0]} exited with ${code}`)))
     const lines = createInterface({ input: ready === "stdout" ? child.stdout : child.stderr })
     lines.on("line", (line) => {
@@ -35,12 +36,20 @@ const peakRssMb = (pid) => {
 const sandbox = await start([sandboxCli, "--users", String(USERS), "--page-size", "100", "--seed", "5"], {}, "stdout")
 const host = await start([hostMain], { PORT: "0", SEATKEEPER_DATA_DIR: dataDir, SEATKEEPER_ADMIN_TOKEN: token }, "stderr")
 const base = host.info
-const api = async (method, path, body) => {
-  const res = await fetch(`${base}${path}`, {
+// SQLite commits on the host's main thread: while 100,000 accounts are applied the host does not
+// answer, and a keep-alive connection it closes meanwhile resets. Poll again then.
+const api = async (method, path, body, attempt = 0) => {
+  let res
+  try {
+    res = await fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined
   })
+  } catch (e) {
+    if (method === "GET" && attempt < 5) return api(method, path, body, attempt + 1)
+    throw e
+  }
   const json = await res.json()
   if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`)
   return json
