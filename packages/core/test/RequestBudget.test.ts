@@ -16,18 +16,11 @@ import { performance } from "node:perf_hooks"
 import type { BudgetPolicy } from "../src/RequestBudget.js"
 import * as RequestBudget from "../src/RequestBudget.js"
 import * as SlidingWindowStore from "../src/SlidingWindowStore.js"
+import { maxInAnyWindow } from "../src/testing/index.js"
 
 /** The most send times that fall in one closed interval of `windowMillis`, over every such interval. */
-const maxInAnyInterval = (times: ReadonlyArray<number>, windowMillis: number): number => {
-  const sorted = [...times].sort((a, b) => a - b)
-  let max = 0
-  for (let i = 0; i < sorted.length; i++) {
-    let j = i
-    while (j < sorted.length && sorted[j]! <= sorted[i]! + windowMillis) j++
-    max = Math.max(max, j - i)
-  }
-  return max
-}
+const maxInAnyInterval = (times: ReadonlyArray<number>, windowMillis: number): number =>
+  maxInAnyWindow(times, windowMillis, { closed: true })
 
 const take = (key: string, policy: BudgetPolicy | undefined) =>
   Effect.flatMap(RequestBudget.RequestBudget, (budget) => budget.take(key, policy))

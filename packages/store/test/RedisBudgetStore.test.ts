@@ -11,6 +11,7 @@ import * as Net from "node:net"
 import { performance } from "node:perf_hooks"
 import { afterAll } from "vitest"
 import * as RedisBudgetStore from "../src/RedisBudgetStore.js"
+import { maxInAnyWindow } from "@seatkeeper/core/testing"
 
 const REDIS_URL = "redis://127.0.0.1:6379"
 const requireServices = process.env.SEATKEEPER_REQUIRE_SERVICES === "1"
@@ -38,16 +39,8 @@ afterAll(async () => {
 })
 
 /** The most send times that fall in one closed interval of `windowMillis`, over every such interval. */
-const maxInAnyInterval = (times: ReadonlyArray<number>, windowMillis: number): number => {
-  const sorted = [...times].sort((a, b) => a - b)
-  let max = 0
-  for (let i = 0; i < sorted.length; i++) {
-    let j = i
-    while (j < sorted.length && sorted[j]! <= sorted[i]! + windowMillis) j++
-    max = Math.max(max, j - i)
-  }
-  return max
-}
+const maxInAnyInterval = (times: ReadonlyArray<number>, windowMillis: number): number =>
+  maxInAnyWindow(times, windowMillis, { closed: true })
 
 // A "host": its own Redis connection, RateLimiter and budget, sharing only the Redis server with the others.
 class HostA extends Context.Tag("test/HostA")<HostA, RequestBudget.RequestBudget["Type"]>() {}
