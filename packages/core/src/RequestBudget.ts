@@ -160,3 +160,27 @@ export const layerUnlimited: Layer.Layer<RequestBudget> = Layer.succeed(
   RequestBudget,
   RequestBudget.of({ take: () => Effect.void })
 )
+
+/**
+ * The largest number of arrivals inside any window of `windowMs` (a sliding check over all arrivals).
+ * Windows are half-open by default; `closed: true` also counts an arrival exactly `windowMs` later, the
+ * stricter check.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const maxInAnyWindow = (
+  times: ReadonlyArray<number>,
+  windowMs: number,
+  options: { readonly closed?: boolean } = {}
+): number => {
+  const sorted = [...times].sort((a, b) => a - b)
+  const outside = options.closed === true ? (gap: number) => gap > windowMs : (gap: number) => gap >= windowMs
+  let max = 0
+  let start = 0
+  for (let end = 0; end < sorted.length; end++) {
+    while (outside(sorted[end]! - sorted[start]!)) start++
+    max = Math.max(max, end - start + 1)
+  }
+  return max
+}

@@ -19,7 +19,10 @@ import type { ProviderConnection, ProviderDefinition } from "../Provider.js"
 import { ProviderError } from "../ProviderError.js"
 import * as Duration from "effect/Duration"
 import * as RequestBudget from "../RequestBudget.js"
+import { maxInAnyWindow } from "../RequestBudget.js"
 import * as SlidingWindowStore from "../SlidingWindowStore.js"
+
+export { maxInAnyWindow } from "../RequestBudget.js"
 
 /**
  * What an adapter's sandbox offers the suite. Promise-based so any test server can implement it.
@@ -54,30 +57,6 @@ export interface ConformanceOptions<Config> {
   /** Starts a fresh sandbox; called once per test. */
   readonly sandbox: () => Promise<ConformanceSandbox<Config>>
   readonly timeout?: number | undefined
-}
-
-/**
- * The largest number of arrivals inside any window of `windowMs` (a sliding check over all arrivals).
- * Windows are half-open by default; `closed: true` also counts an arrival exactly `windowMs` later, the
- * stricter check.
- *
- * @since 0.1.0
- * @category utils
- */
-export const maxInAnyWindow = (
-  times: ReadonlyArray<number>,
-  windowMs: number,
-  options: { readonly closed?: boolean } = {}
-): number => {
-  const sorted = [...times].sort((a, b) => a - b)
-  const outside = options.closed === true ? (gap: number) => gap > windowMs : (gap: number) => gap >= windowMs
-  let max = 0
-  let start = 0
-  for (let end = 0; end < sorted.length; end++) {
-    while (outside(sorted[end]! - sorted[start]!)) start++
-    max = Math.max(max, end - start + 1)
-  }
-  return max
 }
 
 const withSandbox = <Config, A, E>(
