@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ProviderError } from "./ProviderError.js"
 
@@ -22,9 +23,28 @@ export interface CursorPagesOptions<Cursor> {
    * for a string, else its JSON.
    */
   readonly key?: ((cursor: Cursor) => string) | undefined
+  /**
+   * Fetch the next page while the current one is processed: as soon as a page names its next cursor, that
+   * page is requested, before the current page is emitted. One page ahead at most, so memory stays that of
+   * two pages; every request still goes through `fetch` (and so the request budget). Use this for long
+   * listings whose pages take the consumer about as long as the source takes to serve them. Default
+   * `false`.
+   */
+  readonly prefetch?: boolean | undefined
 }
 
 const defaultKey = (cursor: unknown): string => typeof cursor === "string" ? cursor : JSON.stringify(cursor) ?? ""
+
+// Lets the event loop run once (I/O included), so a request just started is on the wire before the
+// consumer goes on with work that does not yield.
+const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
+  if (typeof setImmediate !== "function") {
+    const timer = setTimeout(() => resume(Effect.void), 0)
+    return Effect.sync(() => clearTimeout(timer))
+  }
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 /**
  * Emits every page `fetch` returns, in order, starting from `initial` and following each page's next
@@ -38,11 +58,11 @@ export const cursorPages = <Cursor, A>(
   initial: Cursor,
   fetch: (cursor: Cursor) => Effect.Effect<readonly [A, Option.Option<Cursor>], ProviderError>,
   options: CursorPagesOptions<Cursor>
-): Stream.Stream<A, ProviderError> =>
-  Stream.suspend(() => {
+): Stream.Stream<A, ProviderError> => {
+  const checked = () => {
     const keyOf: (cursor: Cursor) => string = options.key ?? defaultKey
     const seen = new Set<string>()
-    return Stream.paginateEffect(initial, (cursor) => {
+    return (cursor: Cursor): Effect.Effect<readonly [A, Option.Option<Cursor>], ProviderError> => {
       const key = keyOf(cursor)
       if (seen.has(key)) {
         return Effect.fail(
@@ -58,5 +78,41 @@ export const cursorPages = <Cursor, A>(
       }
       seen.add(key)
       return fetch(cursor)
-    })
-  })
+    }
+  }
+  if (options.prefetch !== true) return Stream.suspend(() => Stream.paginateEffect(initial, checked()))
+  // The state is the next page on its way: a fiber started before the page before it was emitted, in the
+  // stream's scope, so it is interrupted with the stream. The fiber leaves its page in a variable and ends
+  // with nothing: a large value handed over through a fiber's exit outlives young-generation collections.
+  type Pending = Effect.Effect<readonly [A, Option.Option<Cursor>], ProviderError>
+  return Stream.unwrapScoped(Effect.map(Effect.scope, (scope) => {
+    const request = checked()
+    const ahead = (cursor: Cursor): Effect.Effect<Pending> => {
+      let fetched: readonly [A, Option.Option<Cursor>] | undefined
+      const fetch = Effect.suspend(() => request(cursor)).pipe(
+        Effect.map((result) => {
+          fetched = result
+        })
+      )
+      return Effect.forkIn(fetch, scope).pipe(
+        Effect.zipLeft(yieldToEventLoop),
+        Effect.map((fiber) =>
+          Effect.flatMap(Fiber.join(fiber), () =>
+            Effect.sync(() => {
+              const result = fetched!
+              fetched = undefined
+              return result
+            }))
+        )
+      )
+    }
+    return Stream.paginateEffect<Pending, A, ProviderError, never>(
+      Effect.suspend(() => request(initial)),
+      (pending) =>
+        Effect.flatMap(pending, ([page, next]) =>
+          Option.isNone(next)
+            ? Effect.succeed([page, Option.none()] as const)
+            : Effect.map(ahead(next.value), (nextPage) => [page, Option.some(nextPage)] as const))
+    )
+  }))
+}

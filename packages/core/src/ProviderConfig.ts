@@ -22,6 +22,11 @@ export interface ConfigField {
   readonly fields: ReadonlyArray<ConfigField> | undefined
   /** The allowed values of a field that is a union of literals (a form shows a choice). */
   readonly choices: ReadonlyArray<string | number> | undefined
+  /**
+   * Whether the field says where the connection's secrets are sent (a base URL, an organisation): changing
+   * it requires entering the secrets again (invariant 12).
+   */
+  readonly bindsSecrets: boolean
 }
 
 /**
@@ -58,6 +63,49 @@ export const BudgetConfig = (upstream: string) =>
  */
 export const DefaultValueId: unique symbol = Symbol.for("@seatkeeper/core/ProviderConfig/DefaultValue")
 
+/**
+ * Annotation for a config field that says where the secrets go (`baseUrl`, `organizationId`): a change of
+ * it without the secrets entered again is refused, so a stored key is never sent somewhere new.
+ *
+ * @since 0.2.0
+ * @category annotations
+ */
+export const BindsSecretsId: unique symbol = Symbol.for("@seatkeeper/core/ProviderConfig/BindsSecrets")
+
+const isLoopbackHost = (hostname: string): boolean => {
+  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1")
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h)
+}
+
+/**
+ * An absolute `https://` URL without credentials, query or fragment, e.g. an API's base URL; `http://`
+ * only for a loopback host (a local proxy or a simulated organisation), because over plain HTTP the key
+ * would cross the network readable.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const BaseUrl = (example: string) =>
+  Schema.String.pipe(
+    Schema.filter((s) => {
+      let url: URL
+      try {
+        url = new URL(s)
+      } catch {
+        return `must be an absolute URL such as ${example}`
+      }
+      if (url.protocol !== "https:" && url.protocol !== "http:") {
+        return `must use https, not ${url.protocol.replace(/:$/, "")}`
+      }
+      if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
+        return "must use https: http:// is only accepted for a loopback host (localhost, 127.0.0.1, ::1)"
+      }
+      if (url.username !== "" || url.password !== "") return "must not carry credentials"
+      if (url.search !== "" || url.hash !== "") return "must not have a query string or fragment"
+      return true
+    })
+  )
+
 const typeOf = (ast: AST.AST): { type: ConfigField["type"]; secret: boolean; struct: AST.TypeLiteral | undefined } => {
   switch (ast._tag) {
     case "Transformation": {
@@ -73,7 +121,11 @@ const typeOf = (ast: AST.AST): { type: ConfigField["type"]; secret: boolean; str
     case "StringKeyword":
     case "TemplateLiteral":
     case "Literal":
-      return { type: typeof (ast as AST.Literal).literal === "number" ? "number" : "string", secret: false, struct: undefined }
+      return {
+        type: typeof (ast as AST.Literal).literal === "number" ? "number" : "string",
+        secret: false,
+        struct: undefined
+      }
     case "NumberKeyword":
       return { type: "number", secret: false, struct: undefined }
     case "BooleanKeyword":
@@ -92,7 +144,11 @@ const typeOf = (ast: AST.AST): { type: ConfigField["type"]; secret: boolean; str
 // The values of a union of literals (`Schema.Literal("a", "b")`), seen through refinements and `| undefined`.
 const choicesOf = (ast: AST.AST): ReadonlyArray<string | number> | undefined => {
   if (ast._tag === "Refinement") return choicesOf(ast.from)
-  if (ast._tag === "Literal") return typeof ast.literal === "string" || typeof ast.literal === "number" ? [ast.literal] : undefined
+  if (ast._tag === "Literal") {
+    return typeof ast.literal === "string" || typeof ast.literal === "number"
+      ? [ast.literal]
+      : undefined
+  }
   if (ast._tag !== "Union") return undefined
   const values: Array<string | number> = []
   for (const member of ast.types) {
@@ -121,7 +177,8 @@ const describeStruct = (struct: AST.TypeLiteral): ReadonlyArray<ConfigField> =>
       optional: ps.isOptional,
       default: annotations[DefaultValueId],
       fields: t.struct === undefined ? undefined : describeStruct(t.struct),
-      choices: choicesOf(ps.type)
+      choices: choicesOf(ps.type),
+      bindsSecrets: annotations[BindsSecretsId] === true
     }
   })
 
@@ -154,6 +211,24 @@ export const secretPaths = <A, I>(schema: Schema.Schema<A, I>): ReadonlyArray<Re
   const walk = (fields: ReadonlyArray<ConfigField>, prefix: ReadonlyArray<string>) => {
     for (const f of fields) {
       if (f.secret) out.push([...prefix, f.name])
+      if (f.fields) walk(f.fields, [...prefix, f.name])
+    }
+  }
+  walk(describeConfig(schema), [])
+  return out
+}
+
+/**
+ * Every config field path that says where secrets are sent (annotated with {@link BindsSecretsId}).
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const secretBindingPaths = <A, I>(schema: Schema.Schema<A, I>): ReadonlyArray<ReadonlyArray<string>> => {
+  const out: Array<ReadonlyArray<string>> = []
+  const walk = (fields: ReadonlyArray<ConfigField>, prefix: ReadonlyArray<string>) => {
+    for (const f of fields) {
+      if (f.bindsSecrets) out.push([...prefix, f.name])
       if (f.fields) walk(f.fields, [...prefix, f.name])
     }
   }

@@ -62,9 +62,3 @@ export class ProviderError extends Schema.TaggedError<ProviderError>("@seatkeepe
     return this.reason === "RateLimited" || this.reason === "Unavailable"
   }
 }
-
-/**
- * @since 0.1.0
- * @category refinements
- */
-export const isProviderError = (u: unknown): u is ProviderError => u instanceof ProviderError

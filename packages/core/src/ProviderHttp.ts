@@ -6,10 +6,13 @@
  *   redirects are not followed (with the fetch client);
  * - every attempt takes a slot of the organisation's request budget first (DESIGN.md invariant 5);
  * - each attempt has a timeout; a non-2xx response is classified by the adapter into a `ProviderError`;
- * - retries follow DESIGN.md invariant 6: idempotent calls retry on 429, 5xx, timeouts and transport
- *   errors, non-idempotent ones only on 429; everything else fails at once. The wait is the larger of a
- *   capped exponential backoff with jitter and the server's `Retry-After` / `X-RateLimit-Reset`;
- * - secret headers are `Redacted` until the request is built, and their names are redacted in traces.
+ * - retries follow DESIGN.md invariant 6, as an Effect `Schedule`: idempotent calls retry on 429, 5xx,
+ *   timeouts and transport errors, non-idempotent ones only on 429; everything else fails at once. The wait
+ *   is the larger of a capped exponential backoff with jitter and the server's `Retry-After` /
+ *   `X-RateLimit-Reset`, however long (invariant 5); 429s are bounded by the `Deadline` (a sync's, else 30
+ *   minutes from the call), transient failures by a count;
+ * - secret headers are `Redacted` until the request is built, their names are redacted in traces, and every
+ *   form of the secret is scrubbed from upstream text before it reaches an error (invariant 12).
  *
  * Waits use Effect's `Clock`, so tests can drive them with `TestClock`.
  *
@@ -24,16 +27,24 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
-import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
+import * as Instant from "./Instant.js"
 import type { RequestStats } from "./Provider.js"
 import { ProviderError } from "./ProviderError.js"
 import type { BudgetPolicy } from "./RequestBudget.js"
 import { RequestBudget } from "./RequestBudget.js"
+import * as Secrets from "./Secrets.js"
 
 // =============================================================================
 // models
@@ -48,13 +59,19 @@ import { RequestBudget } from "./RequestBudget.js"
 export interface RetryOptions {
   /** Retries after transient failures (5xx, timeouts, transport errors) of idempotent calls. Default 4. */
   readonly maxRetries?: number | undefined
-  /** Retries after 429 responses. Default 20, so a 429 storm is waited out but never loops forever. */
+  /**
+   * A bound on retries after 429 responses, for callers that want one. Default none: a 429 storm is waited
+   * out until the `Deadline`, never counted out (invariant 5).
+   */
   readonly maxRateLimitRetries?: number | undefined
   /** First backoff delay; it doubles on every retry of the same kind. Default 500 ms. */
   readonly baseDelay?: Duration.DurationInput | undefined
   /** Cap of the backoff delay. Default 30 s. */
   readonly maxDelay?: Duration.DurationInput | undefined
-  /** Cap of any single wait, including one the server asks for. Default 5 min. */
+  /**
+   * Cap of the client's own backoff. A wait the server asks for (`Retry-After`, `X-RateLimit-Reset`) is
+   * honoured however long, as long as it ends before the `Deadline`. Default 5 min.
+   */
   readonly maxWait?: Duration.DurationInput | undefined
 }
 
@@ -109,6 +126,37 @@ export class ProviderHttpDefaults extends Context.Reference<ProviderHttpDefaults
 ) {}
 
 /**
+ * When the work a call belongs to must end (epoch milliseconds): a sync provides its run's deadline. A 429
+ * whose wait would end after it fails at once with `RateLimited` instead of waiting in vain. Without one,
+ * each call has 30 minutes.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class Deadline extends Context.Reference<Deadline>()("@seatkeeper/core/ProviderHttp/Deadline", {
+  defaultValue: (): Option.Option<number> => Option.none()
+}) {}
+
+/**
+ * Whose requests these are, for the request budget: a sync's pages are `background` (the default); a
+ * person's suspend or a plan's action is `interactive` and takes the next free slot first.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class Priority extends Context.Reference<Priority>()("@seatkeeper/core/ProviderHttp/Priority", {
+  defaultValue: (): "interactive" | "background" => "background"
+}) {}
+
+/**
+ * How long a call may wait out 429s when no `Deadline` is set.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const DEFAULT_DEADLINE = Duration.minutes(30)
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -140,9 +188,6 @@ export interface ProviderHttp {
 // headers and origins
 // =============================================================================
 
-const isoInstant =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/
-
 /**
  * Parses an ISO-8601 instant with or without seconds (`2023-10-11T12:35Z`, `2023-10-11T12:35:07Z`,
  * `2023-10-11T12:35:07+00:00`, `2023-10-11T12:35+0000`). A time without an offset is UTC, as Atlassian
@@ -151,21 +196,7 @@ const isoInstant =
  * @since 0.1.0
  * @category utils
  */
-export const parseIsoInstant = (value: string): Option.Option<number> => {
-  const m = isoInstant.exec(value.trim())
-  if (m === null) return Option.none()
-  const [, y, mo, d, h, mi, s, frac, zone] = m
-  const millis = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, "0"))
-  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? "0"), millis)
-  if (Number.isNaN(utc)) return Option.none()
-  let offsetMinutes = 0
-  if (zone !== undefined && zone !== "Z" && zone !== "z") {
-    const digits = zone.slice(1).replace(":", "")
-    const sign = zone.startsWith("-") ? -1 : 1
-    offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || "0"))
-  }
-  return Option.some(utc - offsetMinutes * 60_000)
-}
+export const parseIsoInstant = (value: string): Option.Option<number> => Instant.parseMillis(value)
 
 const untilInstant = (at: number, now: number): Duration.Duration => Duration.millis(Math.max(0, at - now))
 
@@ -261,6 +292,33 @@ export const joinUrl = (baseUrl: string, path: string): string =>
   path === "" ? baseUrl : `${baseUrl.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`
 
 // =============================================================================
+// decoding
+// =============================================================================
+
+/**
+ * `schema` with a fast path for large pages: an input `is` accepts is passed on as it is (no copy, no
+ * field-by-field decoding, which costs more than the JSON parse of a page of 100 users), and anything else
+ * is decoded by `schema`, so a bad answer still fails with the same issues at the same paths.
+ *
+ * `is` must accept only inputs that `schema` decodes to the same values; it may be stricter (what it
+ * refuses is only slower). Properties `schema` does not name stay on the value: read only those it names.
+ *
+ * @since 0.2.0
+ * @category decoding
+ */
+export const withFastPath = <A, I>(
+  schema: Schema.Schema<A, I>,
+  is: (input: unknown) => boolean
+): Schema.Schema<A, I> => {
+  const decode = ParseResult.decodeUnknown(schema)
+  const encode = ParseResult.encodeUnknown(schema)
+  return Schema.declare([], {
+    decode: () => (input, options) => (is(input) ? ParseResult.succeed(input as A) : decode(input, options)),
+    encode: () => (input, options) => encode(input, options)
+  }, { identifier: AST.getIdentifierAnnotation(schema.ast).pipe(Option.getOrElse(() => "FastPath")) })
+}
+
+// =============================================================================
 // retry policy
 // =============================================================================
 
@@ -295,7 +353,8 @@ export interface RetryState {
 
 /**
  * Whether a failure of `kind` is retried, given the retries made so far. Non-idempotent calls retry only
- * on 429 (the provider has not applied them); permanent failures never.
+ * on 429 (the provider has not applied them); permanent failures never. 429s have no count bound unless
+ * `maxRateLimitRetries` gives one: the deadline bounds them.
  *
  * @since 0.1.0
  * @category retry
@@ -303,18 +362,22 @@ export interface RetryState {
 export const shouldRetry = (
   kind: FailureKind,
   state: RetryState,
-  options: { readonly idempotent: boolean; readonly maxRetries: number; readonly maxRateLimitRetries: number }
+  options: {
+    readonly idempotent: boolean
+    readonly maxRetries: number
+    readonly maxRateLimitRetries?: number | undefined
+  }
 ): boolean =>
   kind === "rateLimited"
-    ? state.rateLimited < options.maxRateLimitRetries
+    ? options.maxRateLimitRetries === undefined || state.rateLimited < options.maxRateLimitRetries
     : kind === "transient"
     ? options.idempotent && state.transient < options.maxRetries
     : false
 
 /**
  * The wait before retry number `retry` (1-based) of one kind: `baseDelay * 2^(retry-1)` capped at
- * `maxDelay`, scaled by `jitter` in [0.5, 1], raised to the server's `hint` if larger, and capped at
- * `maxWait`.
+ * `maxDelay` and `maxWait`, scaled by `jitter` in [0.5, 1], and raised to the server's `hint` if larger:
+ * what the server asks for is honoured however long (the deadline decides whether it is worth waiting).
  *
  * @since 0.1.0
  * @category retry
@@ -328,9 +391,13 @@ export const retryDelay = (options: {
   readonly hint: Option.Option<Duration.Duration>
 }): Duration.Duration => {
   const exponential = Duration.toMillis(options.baseDelay) * 2 ** Math.max(0, options.retry - 1)
-  const backoff = Math.min(exponential, Duration.toMillis(options.maxDelay)) * (0.5 + 0.5 * options.jitter)
-  const hinted = Option.match(options.hint, { onNone: () => backoff, onSome: (h) => Math.max(backoff, Duration.toMillis(h)) })
-  return Duration.millis(Math.round(Math.min(hinted, Duration.toMillis(options.maxWait))))
+  const capped = Math.min(exponential, Duration.toMillis(options.maxDelay), Duration.toMillis(options.maxWait))
+  const backoff = capped * (0.5 + 0.5 * options.jitter)
+  const hinted = Option.match(options.hint, {
+    onNone: () => backoff,
+    onSome: (h) => Math.max(backoff, Duration.toMillis(h))
+  })
+  return Duration.millis(Math.round(hinted))
 }
 
 // =============================================================================
@@ -345,6 +412,18 @@ interface AttemptFailure {
   readonly summary: string
   readonly headers: Headers.Headers | undefined
 }
+
+/**
+ * How an attempt reads a 2xx response: `read` under the attempt's timeout (the body), `finish` after it
+ * (parsing, synchronously: a large value is better made outside the fibers of the timeout).
+ */
+interface Reader<R, A> {
+  readonly read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<R, AttemptFailure>
+  readonly finish: (received: R) => Either.Either<A, AttemptFailure>
+}
+
+/** Why the schedule stopped retrying, for the final error's words. */
+type StopReason = { readonly _tag: "Exhausted" } | { readonly _tag: "Deadline"; readonly until: number }
 
 const errorCode = (cause: unknown): string | undefined => {
   for (let c: unknown = cause, depth = 0; c !== null && typeof c === "object" && depth < 5; depth++) {
@@ -384,35 +463,37 @@ export const make = (
   Effect.gen(function*() {
     if (!URL.canParse(options.baseUrl)) {
       return yield* Effect.dieMessage(
-        `${options.provider}: invalid base URL ${JSON.stringify(options.baseUrl.slice(0, 100))}; expected an absolute http(s) URL`
+        `${options.provider}: invalid base URL ${
+          JSON.stringify(options.baseUrl.slice(0, 100))
+        }; expected an absolute http(s) URL`
       )
     }
     const client = yield* HttpClient.HttpClient
     const budget = yield* RequestBudget
-    const stats = yield* Ref.make<RequestStats>({ requests: 0, retries: 0, rateLimited: 0 })
+    // Declared at once, so every connection to the same organisation paces by the strictest policy.
+    if (options.budget.policy !== undefined) yield* budget.register(options.budget.key, options.budget.policy)
+    // Counters of this connection's traffic (one fiber at a time updates them: JavaScript runs one at a time).
+    const counters = { requests: 0, retries: 0, rateLimited: 0 }
 
     const provider = options.provider
     const origin = new URL(options.baseUrl).origin
     const defaults = yield* ProviderHttpDefaults
-    const retry: RetryOptions = {
-      maxRetries: options.retry?.maxRetries ?? defaults.retry?.maxRetries,
-      maxRateLimitRetries: options.retry?.maxRateLimitRetries ?? defaults.retry?.maxRateLimitRetries,
-      baseDelay: options.retry?.baseDelay ?? defaults.retry?.baseDelay,
-      maxDelay: options.retry?.maxDelay ?? defaults.retry?.maxDelay,
-      maxWait: options.retry?.maxWait ?? defaults.retry?.maxWait
-    }
+    const retry: RetryOptions = { ...defaults.retry, ...options.retry }
     const timeout = Duration.decode(options.timeout ?? defaults.timeout ?? Duration.seconds(30))
     const maxRetries = retry.maxRetries ?? 4
-    const maxRateLimitRetries = retry.maxRateLimitRetries ?? 20
+    const maxRateLimitRetries = retry.maxRateLimitRetries
     const baseDelay = Duration.decode(retry.baseDelay ?? Duration.millis(500))
     const maxDelay = Duration.decode(retry.maxDelay ?? Duration.seconds(30))
     const maxWait = Duration.decode(retry.maxWait ?? Duration.minutes(5))
-    const secretNames = Object.entries(options.headers)
-      .filter(([, value]) => Redacted.isRedacted(value))
-      .map(([name]) => name.toLowerCase())
+    const secretValues = Object.entries(options.headers).filter(([, value]) => Redacted.isRedacted(value))
+    const secretNames = secretValues.map(([name]) => name.toLowerCase())
+    // Upstream text (error bodies) may echo what it was sent: no form of a secret leaves this module in it.
+    const scrub = Secrets.makeScrubber(secretValues.map(([, value]) => value as Redacted.Redacted<string>))
     const headerValues = (): Record<string, string> =>
       Object.fromEntries(
-        Object.entries(options.headers).map(([name, value]) => [name, Redacted.isRedacted(value) ? Redacted.value(value) : value])
+        Object.entries(options.headers).map((
+          [name, value]
+        ) => [name, Redacted.isRedacted(value) ? Redacted.value(value) : value])
       )
 
     const providerError = (
@@ -421,6 +502,7 @@ export const make = (
     ) => new ProviderError({ provider, operation, ...fields })
 
     // Resolves the URL, refuses foreign origins, and only then adds the headers (and so the secret).
+    const base = new URL(options.baseUrl)
     const prepare = (operation: string, request: HttpClientRequest.HttpClientRequest) =>
       Effect.suspend(() => {
         const resolved = URL.canParse(request.url)
@@ -434,9 +516,12 @@ export const make = (
             hint: "Check the connection's base URL."
           }))
         }
-        return assertSameOrigin(url.value, { baseUrl: options.baseUrl, provider, operation }).pipe(
-          Effect.as([HttpClientRequest.setHeaders(resolved, headerValues()), url.value] as const)
-        )
+        if (url.value.origin !== base.origin) {
+          return assertSameOrigin(url.value, { baseUrl: options.baseUrl, provider, operation }).pipe(
+            Effect.as(undefined as never)
+          )
+        }
+        return Effect.succeed([HttpClientRequest.setHeaders(resolved, headerValues()), url.value] as const)
       })
 
     const transportFailure = (operation: string, cause: unknown): AttemptFailure => {
@@ -467,174 +552,298 @@ export const make = (
           redirect: "manual"
         }))
 
-    // One attempt: a budget slot, then the request under the timeout, then `read` on a 2xx response.
-    const attempt = <A>(
+    // One attempt: a budget slot, then the request under the timeout, then `read` on a 2xx response, then
+    // (past the timeout) `finish`.
+    const attempt = <R, A>(
       operation: string,
       request: HttpClientRequest.HttpClientRequest,
-      read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, AttemptFailure>
+      { finish, read }: Reader<R, A>
     ): Effect.Effect<A, AttemptFailure> =>
-      budget.take(options.budget.key, options.budget.policy).pipe(
-        Effect.mapError((error): AttemptFailure => ({
-          kind: "permanent",
-          summary: "request budget unavailable",
-          headers: undefined,
-          error: providerError(operation, {
-            reason: "Unavailable",
-            description: `the request budget could not be reserved: ${error.message}`,
-            hint: "The request budget store (Redis, when several hosts share one budget) must be reachable; " +
-              "check its address and that it is running."
-          })
-        })),
-        Effect.zipRight(Ref.update(stats, (s) => ({ ...s, requests: s.requests + 1 }))),
-        Effect.zipRight(
-          withoutRedirects(client.execute(request)).pipe(
-            Effect.catchAll((error): Effect.Effect<never, AttemptFailure> =>
-              error._tag === "RequestError" && error.reason !== "Transport"
-                ? Effect.fail({
-                  kind: "permanent",
-                  summary: `request could not be built (${error.reason})`,
+      Effect.flatMap(Priority, (priority) =>
+        budget.take(options.budget.key, options.budget.policy, priority)).pipe(
+          Effect.mapError((error): AttemptFailure => ({
+            kind: "permanent",
+            summary: "request budget unavailable",
+            headers: undefined,
+            error: providerError(operation, {
+              reason: "Unavailable",
+              description: `the request budget could not be reserved: ${error.message}`,
+              hint: "The request budget store (Redis, when several hosts share one budget) must be reachable; " +
+                "check its address and that it is running."
+            })
+          })),
+          Effect.zipRight(
+            withoutRedirects(Effect.suspend(() => {
+              counters.requests++
+              return client.execute(request)
+            })).pipe(
+              Effect.catchAll((error): Effect.Effect<never, AttemptFailure> =>
+                error._tag === "RequestError" && error.reason !== "Transport"
+                  ? Effect.fail({
+                    kind: "permanent",
+                    summary: `request could not be built (${error.reason})`,
+                    headers: undefined,
+                    error: providerError(operation, {
+                      reason: "InvalidConfig",
+                      description: `the request could not be built (${error.reason})`
+                    })
+                  })
+                  : Effect.fail(transportFailure(operation, error.cause))
+              ),
+              Effect.flatMap((response) =>
+                response.status >= 200 && response.status < 300
+                  ? read(response)
+                  : Effect.flatMap(
+                    response.text.pipe(Effect.orElseSucceed(() =>
+                      ""
+                    )),
+                    (body): Effect.Effect<never, AttemptFailure> => {
+                      const error = options.classify({
+                        operation,
+                        status: response.status,
+                        headers: response.headers,
+                        body: scrub(body)
+                      })
+                      const kind = failureKindOfStatus(response.status)
+                      if (kind === "rateLimited") counters.rateLimited++
+                      return Effect.fail({
+                        kind,
+                        error: scrubError(error),
+                        summary: `HTTP ${response.status}`,
+                        headers: response.headers
+                      })
+                    }
+                  )
+              ),
+              Effect.timeoutFail({
+                duration: timeout,
+                onTimeout: (): AttemptFailure => ({
+                  kind: "transient",
+                  summary: `no response within ${Duration.format(timeout)}`,
                   headers: undefined,
                   error: providerError(operation, {
-                    reason: "InvalidConfig",
-                    description: `the request could not be built (${error.reason})`
+                    reason: "Unavailable",
+                    description: `no response from ${origin} within ${Duration.format(timeout)}`,
+                    hint: "The provider is slow or unreachable; try again later."
                   })
                 })
-                : Effect.fail(transportFailure(operation, error.cause))
-            ),
-            Effect.flatMap((response) =>
-              response.status >= 200 && response.status < 300
-                ? read(response)
-                : Effect.flatMap(
-                  response.text.pipe(Effect.orElseSucceed(() => "")),
-                  (body): Effect.Effect<never, AttemptFailure> => {
-                    const error = options.classify({
-                      operation,
-                      status: response.status,
-                      headers: response.headers,
-                      body
-                    })
-                    const kind = failureKindOfStatus(response.status)
-                    const counted = kind === "rateLimited"
-                      ? Ref.update(stats, (s) => ({ ...s, rateLimited: s.rateLimited + 1 }))
-                      : Effect.void
-                    return Effect.zipRight(
-                      counted,
-                      Effect.fail({ kind, error, summary: `HTTP ${response.status}`, headers: response.headers })
-                    )
-                  }
-                )
-            ),
-            Effect.timeoutFail({
-              duration: timeout,
-              onTimeout: (): AttemptFailure => ({
-                kind: "transient",
-                summary: `no response within ${Duration.format(timeout)}`,
-                headers: undefined,
-                error: providerError(operation, {
-                  reason: "Unavailable",
-                  description: `no response from ${origin} within ${Duration.format(timeout)}`,
-                  hint: "The provider is slow or unreachable; try again later."
-                })
               })
-            })
-          )
+            )
+          ),
+          Effect.flatMap((received) => {
+            const done = finish(received)
+            return Either.isRight(done) ? Effect.succeed(done.right) : Effect.fail(done.left)
+          })
         )
+
+    // An adapter's classify may quote the body in any field: every text field is scrubbed again.
+    const scrubError = (error: ProviderError): ProviderError =>
+      new ProviderError({
+        reason: error.reason,
+        provider: error.provider,
+        operation: error.operation,
+        status: error.status,
+        description: scrub(error.description),
+        hint: error.hint === undefined ? undefined : scrub(error.hint),
+        code: error.code === undefined ? undefined : scrub(error.code)
+      })
+
+    // The retry policy of one call (invariants 5 and 6), as a Schedule over the attempts' failures. `stop`
+    // is told why it stopped, for the final error's words.
+    const retrySchedule = (
+      operation: string,
+      idempotent: boolean,
+      deadline: number,
+      stop: (reason: StopReason) => void
+    ): Schedule.Schedule<RetryState, AttemptFailure> =>
+      Schedule.makeWithState<RetryState, AttemptFailure, RetryState>(
+        { rateLimited: 0, transient: 0 },
+        (now, failure, state) =>
+          Effect.gen(function*() {
+            if (!shouldRetry(failure.kind, state, { idempotent, maxRetries, maxRateLimitRetries })) {
+              stop({ _tag: "Exhausted" })
+              return [state, state, ScheduleDecision.done] as const
+            }
+            const next: RetryState = failure.kind === "rateLimited"
+              ? { ...state, rateLimited: state.rateLimited + 1 }
+              : { ...state, transient: state.transient + 1 }
+            const delay = retryDelay({
+              retry: failure.kind === "rateLimited" ? next.rateLimited : next.transient,
+              baseDelay,
+              maxDelay,
+              maxWait,
+              jitter: yield* Random.next,
+              hint: failure.headers === undefined ? Option.none() : retryDelayFromHeaders(failure.headers, now)
+            })
+            const until = now + Duration.toMillis(delay)
+            if (until > deadline) {
+              stop({ _tag: "Deadline", until })
+              return [state, state, ScheduleDecision.done] as const
+            }
+            const attempts = state.rateLimited + state.transient + 1
+            counters.retries++
+            yield* Effect.logWarning(
+              `${provider} ${operation}: ${failure.summary}; retry ${attempts} in ${Duration.format(delay)}`
+            ).pipe(Effect.annotateLogs({ provider, operation }))
+            return [next, next, ScheduleDecision.continueWith(ScheduleInterval.after(until))] as const
+          })
       )
 
-    // The retry loop. A hand loop rather than a Schedule: the wait depends on the failed response's
-    // headers, and 429s and transient failures have separate limits.
-    const run = <A>(
+    const giveUp = (
+      idempotent: boolean,
+      attempts: number,
+      stop: StopReason,
+      failure: AttemptFailure
+    ): ProviderError => {
+      if (stop._tag === "Deadline") {
+        return rebuild(
+          failure.error,
+          `${failure.error.description} (gave up after ${attempts} attempts: the next try, at ` +
+            `${new Date(stop.until).toISOString()}, would come after the deadline)`
+        )
+      }
+      const suffix = attempts > 1
+        ? ` (gave up after ${attempts} attempts)`
+        : failure.kind === "transient" && !idempotent
+        ? ` (not retried: ${failure.error.operation} may already have taken effect)`
+        : ""
+      return suffix === "" ? failure.error : rebuild(failure.error, failure.error.description + suffix)
+    }
+
+    // The first attempt runs alone; the retry schedule is set up only once it has failed (most calls never
+    // do), and its first step sees that failure, as `Effect.retry` would have shown it.
+    const withRetries = <A>(
+      operation: string,
+      idempotent: boolean,
+      started: number,
+      once: Effect.Effect<A, AttemptFailure>
+    ): Effect.Effect<A, ProviderError> =>
+      Effect.catchAll(once, (first) =>
+        Effect.flatMap(Deadline, (deadlineOf) => {
+          const deadline = Option.getOrElse(deadlineOf, () => started + Duration.toMillis(DEFAULT_DEADLINE))
+          let attempts = 1
+          let stopped: StopReason = { _tag: "Exhausted" }
+          let pending: AttemptFailure | undefined = first
+          const again = Effect.suspend(() => {
+            if (pending !== undefined) {
+              const failure = pending
+              pending = undefined
+              return Effect.fail(failure)
+            }
+            attempts++
+            return once
+          })
+          return again.pipe(
+            Effect.retry(retrySchedule(operation, idempotent, deadline, (reason) => {
+              stopped = reason
+            })),
+            Effect.catchAll((failure) => Effect.fail(giveUp(idempotent, attempts, stopped, failure)))
+          )
+        }))
+
+    const debugEnabled = Effect.map(
+      FiberRef.get(FiberRef.currentMinimumLogLevel),
+      LogLevel.lessThanEqual(LogLevel.Debug)
+    )
+
+    const run = <R, A>(
       operation: string,
       input: HttpClientRequest.HttpClientRequest,
       idempotent: boolean,
-      read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, AttemptFailure>
+      read: Reader<R, A>
     ): Effect.Effect<A, ProviderError> =>
-      Effect.flatMap(prepare(operation, input), ([request, url]) => {
-        const target = `${request.method} ${url.origin}${url.pathname}`
-        const loop = (state: RetryState): Effect.Effect<A, ProviderError> =>
-          Effect.logDebug(`${provider} ${operation}: ${target}`).pipe(
-            Effect.zipRight(attempt(operation, request, read)),
-            Effect.catchAll((failure) => {
-              const attempts = state.rateLimited + state.transient + 1
-              if (!shouldRetry(failure.kind, state, { idempotent, maxRetries, maxRateLimitRetries })) {
-                const suffix = attempts > 1
-                  ? ` (gave up after ${attempts} attempts)`
-                  : failure.kind === "transient" && !idempotent
-                  ? ` (not retried: ${operation} may already have taken effect)`
-                  : ""
-                return Effect.fail(suffix === "" ? failure.error : rebuild(failure.error, failure.error.description + suffix))
-              }
-              const next: RetryState = failure.kind === "rateLimited"
-                ? { ...state, rateLimited: state.rateLimited + 1 }
-                : { ...state, transient: state.transient + 1 }
-              return Effect.gen(function*() {
-                const now = yield* Clock.currentTimeMillis
-                const jitter = yield* Random.next
-                const delay = retryDelay({
-                  retry: failure.kind === "rateLimited" ? next.rateLimited : next.transient,
-                  baseDelay,
-                  maxDelay,
-                  maxWait,
-                  jitter,
-                  hint: failure.headers === undefined ? Option.none() : retryDelayFromHeaders(failure.headers, now)
-                })
-                yield* Ref.update(stats, (s) => ({ ...s, retries: s.retries + 1 }))
-                yield* Effect.logWarning(
-                  `${provider} ${operation}: ${failure.summary}; retry ${attempts} in ${Duration.format(delay)}`
-                )
-                yield* Effect.sleep(delay)
-                return yield* loop(next)
-              })
-            })
+      Effect.flatMap(prepare(operation, input), ([request, url]) =>
+        Effect.flatMap(Effect.zip(Clock.currentTimeMillis, debugEnabled), ([started, debug]) => {
+          const calls = withRetries(operation, idempotent, started, attempt(operation, request, read))
+          if (!debug) {
+            return calls
+          }
+          return Effect.logDebug(`${provider} ${operation}: ${request.method} ${url.origin}${url.pathname}`).pipe(
+            Effect.annotateLogs({ provider, operation }),
+            Effect.zipRight(calls)
           )
-        return loop({ rateLimited: 0, transient: 0 })
-      }).pipe(
-        Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...secretNames]),
-        Effect.annotateLogs({ provider, operation })
+        })).pipe(Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...secretNames]))
+
+    const invalidBody = (operation: string, description: string) =>
+      providerError(operation, {
+        reason: "InvalidResponse",
+        description,
+        hint: "The provider or a proxy in between answered with something other than its API; try again later."
+      })
+
+    // A body that breaks off is a transport failure to retry; one that is not JSON is the provider's
+    // answer: never retried.
+    const unreadable = (operation: string, description: string | undefined, cause: unknown): AttemptFailure =>
+      errorCode(cause) === undefined && !isAbort(cause)
+        ? {
+          kind: "permanent",
+          summary: "invalid JSON",
+          headers: undefined,
+          error: invalidBody(
+            operation,
+            description?.includes("Unexpected end") || cause === undefined
+              ? "the response body is empty or not valid JSON where JSON was expected"
+              : "the response is not valid JSON"
+          )
+        }
+        : transportFailure(operation, cause)
+
+    const misshapen = (operation: string, error: ParseResult.ParseError): AttemptFailure => {
+      const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+      const listed = issues.slice(0, 3).map((issue) =>
+        `at ${issue.path.length === 0 ? "(root)" : issue.path.join(".")}: ${scrub(excerpt(issue.message, 100))}`
       )
-
-    const readText = (operation: string) => (response: HttpClientResponse.HttpClientResponse) =>
-      Effect.mapError(response.text, (error) => transportFailure(operation, error.cause))
-
-    const decode = <A, I>(operation: string, schema: Schema.Schema<A, I>, text: string): Effect.Effect<A, ProviderError> => {
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        return Effect.fail(providerError(operation, {
+      const more = issues.length > 3 ? `; and ${issues.length - 3} more` : ""
+      return {
+        kind: "permanent",
+        summary: "unexpected shape",
+        headers: undefined,
+        error: providerError(operation, {
           reason: "InvalidResponse",
-          description: text.trim() === ""
-            ? "the response body is empty where JSON was expected"
-            : `the response is not valid JSON (it begins with ${JSON.stringify(excerpt(text, 40))})`,
-          hint: "The provider or a proxy in between answered with something other than its API; try again later."
-        }))
-      }
-      return Schema.decodeUnknown(schema)(json).pipe(
-        Effect.mapError((error) => {
-          const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-          const listed = issues.slice(0, 3).map((issue) =>
-            `at ${issue.path.length === 0 ? "(root)" : issue.path.join(".")}: ${excerpt(issue.message, 100)}`
-          )
-          const more = issues.length > 3 ? `; and ${issues.length - 3} more` : ""
-          return providerError(operation, {
-            reason: "InvalidResponse",
-            description: `the response does not have the expected shape: ${listed.join("; ")}${more}`,
-            hint: "The provider's API may have changed; please report this with the operation name."
-          })
+          description: `the response does not have the expected shape: ${listed.join("; ")}${more}`,
+          hint: "The provider's API may have changed; please report this with the operation name."
         })
-      )
+      }
+    }
+
+    // The body as `schemaBodyJson` reads it: the text under the attempt's timeout, then `JSON.parse` and the
+    // schema in one synchronous step.
+    const decodeWith = <A, I>(operation: string, schema: Schema.Schema<A, I>): Reader<string, A> => {
+      const decode = Schema.decodeUnknownEither(schema)
+      return {
+        read: (response) =>
+          Effect.mapError(response.text, (error) =>
+            unreadable(operation, error.description, error.cause)),
+        finish: (text) => {
+          let json: unknown
+          try {
+            json = text === "" ? null : JSON.parse(text)
+          } catch (cause) {
+            return Either.left(unreadable(operation, undefined, cause))
+          }
+          const decoded = decode(json)
+          return Either.isRight(decoded) ? Either.right(decoded.right) : Either.left(misshapen(operation, decoded.left))
+        }
+      }
+    }
+
+    const asIs: Reader<HttpClientResponse.HttpClientResponse, HttpClientResponse.HttpClientResponse> = {
+      read: Effect.succeed,
+      finish: Either.right
     }
 
     return {
-      execute: (operation, request, { idempotent }) => run(operation, request, idempotent, Effect.succeed),
+      execute: (operation, request, { idempotent }) =>
+        run(operation, request, idempotent, asIs),
       json: (operation, request, schema, { idempotent }) => {
         const accepting = Option.isSome(Headers.get(request.headers, "accept"))
           ? request
           : HttpClientRequest.acceptJson(request)
-        return run(operation, accepting, idempotent, readText(operation)).pipe(
-          Effect.flatMap((text) => decode(operation, schema, text))
-        )
+        return run(operation, accepting, idempotent, decodeWith(operation, schema))
       },
-      stats: Ref.get(stats)
+      stats: Effect.sync((): RequestStats => ({ ...counters }))
     }
   })
+
+const isAbort = (cause: unknown): boolean =>
+  typeof cause === "object" && cause !== null && (cause as { readonly name?: unknown }).name === "AbortError"

@@ -35,10 +35,42 @@ export interface BudgetPolicy {
 export class RequestBudget extends Context.Tag("@seatkeeper/core/RequestBudget")<RequestBudget, {
   /**
    * Waits until one more request under `key` fits `policy`, and reserves it. `undefined` means no budget:
-   * the request goes at once.
+   * the request goes at once. An `interactive` request (a person's suspend, a plan's action) takes the
+   * next free slot before any `background` one (a sync's page or lookup), even one that asked earlier.
    */
-  readonly take: (key: string, policy: BudgetPolicy | undefined) => Effect.Effect<void, RateLimiter.RateLimiterError>
+  readonly take: (
+    key: string,
+    policy: BudgetPolicy | undefined,
+    priority?: Priority | undefined
+  ) => Effect.Effect<void, RateLimiter.RateLimiterError>
+  /**
+   * Declares that a connection draws on `key` with `policy`. Connections that share a key (two connections
+   * to one organisation) then all pace by the strictest policy declared for it (invariant 5), so a loose
+   * setting on one cannot let the organisation see more than the strict one allows.
+   */
+  readonly register: (key: string, policy: BudgetPolicy) => Effect.Effect<void>
 }>() {}
+
+/**
+ * The stricter of two policies: the lower rate, and on equal rates the smaller burst.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const stricter = (a: BudgetPolicy, b: BudgetPolicy): BudgetPolicy => {
+  const rateA = a.requests / a.windowSeconds
+  const rateB = b.requests / b.windowSeconds
+  if (rateA !== rateB) return rateA < rateB ? a : b
+  return a.requests <= b.requests ? a : b
+}
+
+/**
+ * Whose request it is: `interactive` (someone waits for it) goes before `background` (a sync).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Priority = "interactive" | "background"
 
 /**
  * How much slack the budget adds to every window, to absorb event-loop and network jitter: a request sent
@@ -101,22 +133,53 @@ export const validatePolicy = (policy: BudgetPolicy): Effect.Effect<BudgetPolicy
 export const make = (
   options?: { readonly margin?: BudgetMargin | undefined }
 ): Effect.Effect<RequestBudget["Type"], never, RateLimiter.RateLimiter> =>
-  Effect.map(RateLimiter.RateLimiter, (limiter) =>
-    RequestBudget.of({
-      take: (key, policy) =>
-        policy === undefined ? Effect.void : Effect.flatMap(validatePolicy(policy), (policy) => {
-          const windowMillis = effectiveWindowMillis(policy, options?.margin)
-          return limiter.consume({
-            algorithm: "fixed-window",
-            onExceeded: "delay",
-            window: Duration.millis(windowMillis),
-            limit: policy.requests,
-            key: SlidingWindowStore.encodeKey(key, policy.requests, windowMillis)
-          }).pipe(
-            Effect.flatMap(({ delay }) => Duration.isZero(delay) ? Effect.void : Effect.sleep(delay))
-          )
-        })
-    }))
+  Effect.map(RateLimiter.RateLimiter, (limiter) => {
+    const declared = new Map<string, BudgetPolicy>()
+    return RequestBudget.of({
+      register: (key, policy) =>
+        Effect.sync(() => {
+          const known = declared.get(key)
+          declared.set(key, known === undefined ? policy : stricter(known, policy))
+        }),
+      take: (key, given, priority) =>
+        given === undefined ?
+          Effect.void :
+          Effect.flatMap(validatePolicy(strictestFor(declared, key, given)), (policy) => {
+            const windowMillis = effectiveWindowMillis(policy, options?.margin)
+            const consume = (onExceeded: "delay" | "fail") =>
+              limiter.consume({
+                algorithm: "fixed-window",
+                onExceeded,
+                window: Duration.millis(windowMillis),
+                limit: policy.requests,
+                key: SlidingWindowStore.encodeKey(key, policy.requests, windowMillis)
+              })
+            // An interactive request reserves the next free slot, however far ahead, and waits for it. A
+            // background one never reserves ahead: it takes a slot only when one is free at that moment, and
+            // otherwise sleeps until the next one frees and asks again. So a person's action (or a plan's,
+            // sent one at a time) always gets the next slot before a sync's page, even when the page asked
+            // first, and a full budget serves actions first for as long as they come.
+            if (priority === "interactive") {
+              return consume("delay").pipe(
+                Effect.flatMap(({ delay }) => Duration.isZero(delay) ? Effect.void : Effect.sleep(delay))
+              )
+            }
+            const attempt: Effect.Effect<void, RateLimiter.RateLimiterError> = consume("fail").pipe(
+              Effect.asVoid,
+              Effect.catchIf(
+                (e): e is RateLimiter.RateLimitExceeded => e.reason === "Exceeded",
+                (e) => Effect.zipRight(Effect.sleep(Duration.max(e.retryAfter, Duration.millis(1))), attempt)
+              )
+            )
+            return attempt
+          })
+    })
+  })
+
+const strictestFor = (declared: ReadonlyMap<string, BudgetPolicy>, key: string, given: BudgetPolicy): BudgetPolicy => {
+  const known = declared.get(key)
+  return known === undefined ? given : stricter(known, given)
+}
 
 /**
  * The budget on the `RateLimiter` in context, with the default margin.
@@ -158,7 +221,7 @@ export const layerMemory: Layer.Layer<RequestBudget> = layer.pipe(
  */
 export const layerUnlimited: Layer.Layer<RequestBudget> = Layer.succeed(
   RequestBudget,
-  RequestBudget.of({ take: () => Effect.void })
+  RequestBudget.of({ take: () => Effect.void, register: () => Effect.void })
 )
 
 /**

@@ -16,8 +16,8 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as ProviderHttp from "../src/ProviderHttp.js"
 import { ProviderError } from "../src/ProviderError.js"
+import * as ProviderHttp from "../src/ProviderHttp.js"
 import * as RequestBudget from "../src/RequestBudget.js"
 
 // =============================================================================
@@ -35,7 +35,9 @@ type Handler = (req: Http.IncomingMessage, res: Http.ServerResponse, index: numb
 /** A loopback HTTP server answering with `handler` (given the 0-based request index) and recording requests. */
 const loopback = (handler: Handler) =>
   Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly seen: Array<Seen>; readonly closed: Array<number>; readonly server: Http.Server }>(
+    Effect.async<
+      { readonly url: string; readonly seen: Array<Seen>; readonly closed: Array<number>; readonly server: Http.Server }
+    >(
       (resume) => {
         const seen: Array<Seen> = []
         const closed: Array<number> = []
@@ -172,18 +174,22 @@ describe("ProviderHttp.retryDelay", () => {
     maxWait: Duration.minutes(5),
     hint: Option.none()
   }
-  it("backs off exponentially with jitter, capped, and never below the server's wait", () => {
+  it("backs off exponentially with jitter, capped, and honours the server's wait however long", () => {
     assert.strictEqual(Duration.toMillis(ProviderHttp.retryDelay({ ...base, retry: 1, jitter: 1 })), 500)
     assert.strictEqual(Duration.toMillis(ProviderHttp.retryDelay({ ...base, retry: 3, jitter: 1 })), 2000)
     assert.strictEqual(Duration.toMillis(ProviderHttp.retryDelay({ ...base, retry: 3, jitter: 0 })), 1000)
     assert.strictEqual(Duration.toMillis(ProviderHttp.retryDelay({ ...base, retry: 20, jitter: 1 })), 30_000)
     assert.strictEqual(
-      Duration.toMillis(ProviderHttp.retryDelay({ ...base, retry: 1, jitter: 1, hint: Option.some(Duration.seconds(9)) })),
+      Duration.toMillis(
+        ProviderHttp.retryDelay({ ...base, retry: 1, jitter: 1, hint: Option.some(Duration.seconds(9)) })
+      ),
       9000
     )
     assert.strictEqual(
-      Duration.toMillis(ProviderHttp.retryDelay({ ...base, retry: 1, jitter: 1, hint: Option.some(Duration.hours(2)) })),
-      300_000
+      Duration.toMillis(
+        ProviderHttp.retryDelay({ ...base, retry: 1, jitter: 1, hint: Option.some(Duration.hours(2)) })
+      ),
+      7_200_000
     )
   })
 })
@@ -202,8 +208,14 @@ describe("ProviderHttp.joinUrl", () => {
   it("joins a base URL and a relative path with exactly one slash", () => {
     assert.strictEqual(ProviderHttp.joinUrl("https://api.example.com", "/admin/v1"), "https://api.example.com/admin/v1")
     assert.strictEqual(ProviderHttp.joinUrl("https://api.example.com/", "admin/v1"), "https://api.example.com/admin/v1")
-    assert.strictEqual(ProviderHttp.joinUrl("https://api.example.com/base", "v1?x=1"), "https://api.example.com/base/v1?x=1")
-    assert.strictEqual(new URL(ProviderHttp.joinUrl("https://api.example.com", "@evil.example/x")).host, "api.example.com")
+    assert.strictEqual(
+      ProviderHttp.joinUrl("https://api.example.com/base", "v1?x=1"),
+      "https://api.example.com/base/v1?x=1"
+    )
+    assert.strictEqual(
+      new URL(ProviderHttp.joinUrl("https://api.example.com", "@evil.example/x")).host,
+      "api.example.com"
+    )
   })
 })
 
@@ -238,7 +250,9 @@ describe("ProviderHttp.make", () => {
       const server = yield* loopback((_req, res, index) =>
         index === 0 ? json(res, 429, { code: 429 }, { "retry-after": "120" }) : json(res, 200, { users: [] })
       )
-      const http = yield* makeHttp(server.url, { retry: { baseDelay: Duration.millis(10), maxDelay: Duration.millis(20) } })
+      const http = yield* makeHttp(server.url, {
+        retry: { baseDelay: Duration.millis(10), maxDelay: Duration.millis(20) }
+      })
       const fiber = yield* http.json("listUsers", HttpClientRequest.get("/users"), Users, { idempotent: true }).pipe(
         Effect.fork
       )
@@ -282,7 +296,9 @@ describe("ProviderHttp.make", () => {
 
   it.live("recovers when a reset connection is followed by a good answer", () =>
     Effect.gen(function*() {
-      const server = yield* loopback((req, res, index) => index === 0 ? req.socket.destroy() : json(res, 200, { users: [] }))
+      const server = yield* loopback((req, res, index) =>
+        index === 0 ? req.socket.destroy() : json(res, 200, { users: [] })
+      )
       const http = yield* makeHttp(server.url)
       assert.deepStrictEqual(
         yield* http.json("listUsers", HttpClientRequest.get("/users"), Users, { idempotent: true }),
@@ -312,9 +328,10 @@ describe("ProviderHttp.make", () => {
     Effect.gen(function*() {
       const server = yield* loopback((_req, res) => json(res, 500, {}))
       const http = yield* makeHttp(server.url)
-      const error = yield* http.execute("suspend", HttpClientRequest.post("/users/u1/disable"), { idempotent: false }).pipe(
-        Effect.flip
-      )
+      const error = yield* http.execute("suspend", HttpClientRequest.post("/users/u1/disable"), { idempotent: false })
+        .pipe(
+          Effect.flip
+        )
       assert.strictEqual(server.seen.length, 1)
       assert.strictEqual(error.reason, "Unavailable")
       assert.include(error.description, "not retried")
@@ -326,7 +343,9 @@ describe("ProviderHttp.make", () => {
         index === 0 ? json(res, 429, { code: 429 }, { "retry-after": "0" }) : res.writeHead(204).end()
       )
       const http = yield* makeHttp(server.url)
-      const response = yield* http.execute("suspend", HttpClientRequest.post("/users/u1/disable"), { idempotent: false })
+      const response = yield* http.execute("suspend", HttpClientRequest.post("/users/u1/disable"), {
+        idempotent: false
+      })
       assert.strictEqual(response.status, 204)
       assert.deepStrictEqual(server.seen.map((s) => s.method), ["POST", "POST"])
       assert.deepStrictEqual(yield* http.stats, { requests: 2, retries: 1, rateLimited: 1 })
@@ -379,7 +398,9 @@ describe("ProviderHttp.make", () => {
       // the same toolkit does send to its own origin, with the key, and a relative URL cannot leave it
       // (with plain concatenation, "@host:port/..." would turn the base into userinfo)
       yield* http.json("listUsers", HttpClientRequest.get(`${home.url}/users`), Users, { idempotent: true })
-      yield* http.json("listUsers", HttpClientRequest.get(`@127.0.0.1:${foreignPort}/users`), Users, { idempotent: true })
+      yield* http.json("listUsers", HttpClientRequest.get(`@127.0.0.1:${foreignPort}/users`), Users, {
+        idempotent: true
+      })
       assert.deepStrictEqual(home.seen.map((s) => s.url), ["/users", `/@127.0.0.1:${foreignPort}/users`])
       assert.deepStrictEqual(home.seen.map((s) => s.authorization), [`Bearer ${SECRET}`, `Bearer ${SECRET}`])
       assert.strictEqual(foreign.seen.length, 0)
@@ -406,9 +427,10 @@ describe("ProviderHttp.make", () => {
           : json(res, 200, { users: [{ id: "u1" }, { id: 42, email: "someone@example.com" }] })
       )
       const http = yield* makeHttp(server.url)
-      const malformed = yield* http.json("listUsers", HttpClientRequest.get("/broken"), Users, { idempotent: true }).pipe(
-        Effect.flip
-      )
+      const malformed = yield* http.json("listUsers", HttpClientRequest.get("/broken"), Users, { idempotent: true })
+        .pipe(
+          Effect.flip
+        )
       assert.strictEqual(malformed.reason, "InvalidResponse")
       assert.include(malformed.description, "not valid JSON")
       const shape = yield* http.json("listUsers", HttpClientRequest.get("/users"), Users, { idempotent: true }).pipe(
@@ -419,21 +441,55 @@ describe("ProviderHttp.make", () => {
       assert.strictEqual(server.seen.length, 2)
     }).pipe(Effect.scoped, Effect.provide(env)))
 
+  it.live("decodes through a fast path as it is, and fails a page the fast path refuses with the schema's own words", () =>
+    Effect.gen(function*() {
+      const pages: Record<string, unknown> = {
+        "/good": { users: [{ id: "u1", extra: true }, { id: "u2", email: "b@example.com" }] },
+        "/bad": { users: [{ id: "u1" }, { id: 42, email: "someone@example.com" }, { email: 7 }] }
+      }
+      const server = yield* loopback((req, res) => json(res, 200, pages[req.url ?? ""]))
+      const http = yield* makeHttp(server.url)
+      const checked: Array<unknown> = []
+      const isUsers = (u: unknown) => {
+        checked.push(u)
+        const users = (u as { readonly users?: unknown }).users
+        return Array.isArray(users) && users.every((user) => typeof user?.id === "string")
+      }
+      const fast = ProviderHttp.withFastPath(Users, isUsers)
+      const good = yield* http.json("listUsers", HttpClientRequest.get("/good"), fast, { idempotent: true })
+      // Passed on as parsed: the property the schema does not name is still there.
+      assert.deepStrictEqual(good, pages["/good"] as typeof Users.Type)
+      assert.strictEqual(checked.length, 1)
+      const viaFast = yield* Effect.flip(
+        http.json("listUsers", HttpClientRequest.get("/bad"), fast, { idempotent: true })
+      )
+      const viaSchema = yield* Effect.flip(
+        http.json("listUsers", HttpClientRequest.get("/bad"), Users, { idempotent: true })
+      )
+      assert.strictEqual(viaFast.reason, "InvalidResponse")
+      assert.strictEqual(viaFast.description, viaSchema.description)
+      assert.include(viaFast.description, "users.1.id")
+    }).pipe(Effect.scoped, Effect.provide(env)))
+
   it.live("takes a budget slot for every attempt, and fails Unavailable when the budget store is down", () =>
     Effect.gen(function*() {
       const server = yield* loopback((_req, res) => json(res, 200, { users: [] }))
       const keys: Array<string> = []
       const counting = Layer.succeed(RequestBudget.RequestBudget, {
-        take: (key) => Effect.sync(() => void keys.push(key))
+        take: (key) => Effect.sync(() => void keys.push(key)),
+        register: () => Effect.void
       })
-      const http = yield* makeHttp(server.url, { budget: { key: "test:org-7", policy: { requests: 5, windowSeconds: 1 } } })
+      const http = yield* makeHttp(server.url, {
+        budget: { key: "test:org-7", policy: { requests: 5, windowSeconds: 1 } }
+      })
         .pipe(Effect.provide(counting))
       yield* http.execute("a", HttpClientRequest.get("/a"), { idempotent: true })
       yield* http.execute("b", HttpClientRequest.get("/b"), { idempotent: true })
       assert.deepStrictEqual(keys, ["test:org-7", "test:org-7"])
 
       const down = Layer.succeed(RequestBudget.RequestBudget, {
-        take: () => Effect.fail(new RateLimiter.RateLimitStoreError({ message: "Redis is not reachable" }))
+        take: () => Effect.fail(new RateLimiter.RateLimitStoreError({ message: "Redis is not reachable" })),
+        register: () => Effect.void
       })
       const broken = yield* makeHttp(server.url).pipe(Effect.provide(down))
       const error = yield* broken.execute("listUsers", HttpClientRequest.get("/users"), { idempotent: true }).pipe(
@@ -480,5 +536,82 @@ describe("ProviderHttp.make", () => {
         assert.notInclude(String(error), SECRET)
       }
       assert.isTrue(server.seen.every((s) => s.authorization === `Bearer ${SECRET}`))
+    }).pipe(Effect.scoped, Effect.provide(env)))
+
+  it.effect("honours a wait longer than five minutes, and gives up at once when it would end after the deadline", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback((_req, res, index) =>
+        index === 0
+          ? json(res, 429, { code: 429 }, { "retry-after": "600" })
+          : json(res, 429, { code: 429 }, { "retry-after": "3600" })
+      )
+      const http = yield* makeHttp(server.url)
+      const fiber = yield* http.json("listUsers", HttpClientRequest.get("/users"), Users, { idempotent: true }).pipe(
+        Effect.provideService(ProviderHttp.Deadline, Option.some(30 * 60_000)),
+        Effect.flip,
+        Effect.fork
+      )
+      // The first wait (10 minutes) fits in the deadline (30 minutes) and is waited out in full.
+      yield* eventually(() => server.seen.length === 1)
+      yield* sleepingUntil(600_000)
+      yield* TestClock.adjust(Duration.minutes(10))
+      // The second asks for an hour: past the deadline, so the call fails now instead of waiting in vain.
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error.reason, "RateLimited")
+      assert.include(error.description, "after the deadline")
+      assert.strictEqual(server.seen.length, 2)
+    }).pipe(Effect.scoped, Effect.provide(env)))
+
+  it.effect("waits out a 429 storm until the deadline, not a count", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback((_req, res, index) =>
+        index < 40 ? json(res, 429, { code: 429 }, { "retry-after": "30" }) : json(res, 200, { users: [] })
+      )
+      const http = yield* makeHttp(server.url)
+      const fiber = yield* http.json("listUsers", HttpClientRequest.get("/users"), Users, { idempotent: true }).pipe(
+        Effect.fork
+      )
+      for (let i = 1; i <= 40; i++) {
+        yield* eventually(() => server.seen.length === i)
+        yield* sleepingUntil(i * 30_000)
+        yield* TestClock.adjust(Duration.seconds(30))
+      }
+      assert.deepStrictEqual(yield* Fiber.join(fiber), { users: [] })
+      assert.deepStrictEqual(yield* http.stats, { requests: 41, retries: 40, rateLimited: 40 })
+    }).pipe(Effect.scoped, Effect.provide(env)))
+
+  it.live("scrubs an upstream error that echoes the key: plain, URL-encoded and base64", () =>
+    Effect.gen(function*() {
+      const echoes = [
+        `Authorization: Bearer ${SECRET}`,
+        `token=${encodeURIComponent(SECRET)}`,
+        `credentials ${Buffer.from(SECRET).toString("base64")}`,
+        `header ${Buffer.from(`Bearer ${SECRET}`).toString("base64")}`
+      ]
+      const server = yield* loopback((req, res) => {
+        const index = Number(req.url?.slice(1))
+        json(res, 400, { errors: [{ code: "ADMIN-400-1", detail: `echo: ${echoes[index]}` }] })
+      })
+      // An adapter that quotes the whole upstream body in its error, as a careless one might.
+      const http = yield* makeHttp(server.url, {
+        classify: ({ body, operation, status }) =>
+          new ProviderError({
+            reason: "InvalidResponse",
+            provider: "test",
+            operation,
+            status,
+            description: `upstream said ${body}`
+          })
+      })
+      for (let index = 0; index < echoes.length; index++) {
+        const error = yield* http.execute("op", HttpClientRequest.get(`/${index}`), { idempotent: true }).pipe(
+          Effect.flip
+        )
+        assert.include(error.description, "[redacted]", `echo ${index} reached the error unscrubbed`)
+        const text = JSON.stringify(error) + error.message
+        assert.notInclude(text, SECRET)
+        assert.notInclude(text, encodeURIComponent(SECRET))
+        assert.notInclude(text, Buffer.from(SECRET).toString("base64").replace(/=+$/, ""))
+      }
     }).pipe(Effect.scoped, Effect.provide(env)))
 })

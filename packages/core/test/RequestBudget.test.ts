@@ -94,7 +94,9 @@ describe("RequestBudget.layerMemory (sliding log, TestClock)", () => {
       const times = yield* adversarial("org-1", policy, 25)
       assert.isAbove(maxInAnyInterval(times, windowMillis), 10)
     }).pipe(
-      Effect.provide(RequestBudget.layer.pipe(Layer.provide(RateLimiter.layer), Layer.provide(RateLimiter.layerStoreMemory)))
+      Effect.provide(
+        RequestBudget.layer.pipe(Layer.provide(RateLimiter.layer), Layer.provide(RateLimiter.layerStoreMemory))
+      )
     ))
 
   it.effect("keeps a margin of 50 ms + 1 % of the window between a slot and the one N places before it", () =>
@@ -126,6 +128,93 @@ describe("RequestBudget.layerMemory (sliding log, TestClock)", () => {
       yield* Fiber.join(next)
     }).pipe(Effect.provide(RequestBudget.layerMemory)))
 
+  it.effect("paces every connection to one organisation by the strictest policy declared for it", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.RequestBudget
+      // Two connections to the same organisation: one allows 10 a minute, the other 2.
+      yield* budget.register("org-shared", { requests: 10, windowSeconds: 60 })
+      yield* budget.register("org-shared", { requests: 2, windowSeconds: 60 })
+      const times: Array<number> = []
+      const fiber = yield* Effect.forEach(
+        Array.from({ length: 4 }),
+        () =>
+          take("org-shared", { requests: 10, windowSeconds: 60 }).pipe(
+            Effect.zipRight(Clock.currentTimeMillis),
+            Effect.map((t) => times.push(t))
+          ),
+        { discard: true }
+      ).pipe(Effect.fork)
+      yield* TestClock.adjust(Duration.minutes(3))
+      yield* Fiber.join(fiber)
+      // The loose connection's calls went 2 per window (plus the margin), not 10.
+      assert.deepStrictEqual(times, [0, 0, 60_650, 60_650])
+      assert.deepStrictEqual(
+        RequestBudget.stricter({ requests: 100, windowSeconds: 60 }, { requests: 10, windowSeconds: 5 }),
+        { requests: 100, windowSeconds: 60 }
+      )
+    }).pipe(Effect.provide(RequestBudget.layerMemory)))
+
+  it.effect("gives the next free slot to an interactive request before the background ones waiting", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.RequestBudget
+      const policy = { requests: 1, windowSeconds: 1 }
+      const order: Array<string> = []
+      const request = (name: string, priority: RequestBudget.Priority) =>
+        budget.take("org-busy", policy, priority).pipe(Effect.zipRight(Effect.sync(() => order.push(name))))
+      // A sync queues five pages; a person's suspend arrives while the first waits for the window.
+      const sync = yield* Effect.fork(
+        Effect.forEach(["page1", "page2", "page3", "page4", "page5"], (p) => request(p, "background"), {
+          concurrency: "unbounded",
+          discard: true
+        })
+      )
+      yield* TestClock.adjust(Duration.millis(10))
+      const suspend = yield* Effect.fork(request("suspend", "interactive"))
+      yield* TestClock.adjust(Duration.seconds(10))
+      yield* Fiber.join(sync)
+      yield* Fiber.join(suspend)
+      // The suspend asked after the pages, and goes before every page that has not gone yet (concurrent
+      // requests of one sync, such as lookups, go in any order among themselves).
+      assert.deepStrictEqual(order.slice(0, 2), ["page1", "suspend"])
+      assert.sameMembers(order.slice(2), ["page2", "page3", "page4", "page5"])
+    }).pipe(Effect.provide(RequestBudget.layerMemory)))
+
+  it.effect("serves a job's actions, sent one at a time, before a sync's pages while the budget is full", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.RequestBudget
+      const policy = { requests: 1, windowSeconds: 1 }
+      const order: Array<string> = []
+      const request = (name: string, priority: RequestBudget.Priority) =>
+        budget.take("org-full", policy, priority).pipe(Effect.zipRight(Effect.sync(() => order.push(name))))
+      // A sync pages one after another; a plan's job sends three actions, working 100 ms between two.
+      const sync = yield* Effect.fork(
+        Effect.forEach(["page1", "page2", "page3", "page4"], (p) => request(p, "background"), { discard: true })
+      )
+      yield* TestClock.adjust(Duration.millis(10))
+      const job = yield* Effect.fork(
+        Effect.forEach(
+          ["action1", "action2", "action3"],
+          (a) => Effect.zipRight(request(a, "interactive"), Effect.sleep(Duration.millis(100))),
+          { discard: true }
+        )
+      )
+      yield* TestClock.adjust(Duration.seconds(20))
+      yield* Fiber.join(job)
+      yield* Fiber.join(sync)
+      assert.deepStrictEqual(order, ["page1", "action1", "action2", "action3", "page2", "page3", "page4"])
+    }).pipe(Effect.provide(RequestBudget.layerMemory)))
+
+  it.effect("lets pages go at once beside actions when the budget has room", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.RequestBudget
+      const policy = { requests: 100, windowSeconds: 1 }
+      yield* budget.take("org-roomy", policy, "interactive")
+      yield* Effect.forEach(Array.from({ length: 10 }), () => budget.take("org-roomy", policy, "background"), {
+        discard: true
+      })
+      assert.strictEqual(yield* Clock.currentTimeMillis, 0)
+    }).pipe(Effect.provide(RequestBudget.layerMemory)))
+
   it.effect("does not wait without a policy, nor with layerUnlimited", () =>
     Effect.gen(function*() {
       yield* Effect.forEach(Array.from({ length: 1000 }), () => take("org-1", undefined), { discard: true })
@@ -140,7 +229,12 @@ describe("RequestBudget.layerMemory (sliding log, TestClock)", () => {
       const zero = yield* Effect.exit(take("org-1", { requests: 0, windowSeconds: 60 }))
       const negative = yield* Effect.exit(take("org-1", { requests: 10, windowSeconds: -1 }))
       const fraction = yield* Effect.exit(take("org-1", { requests: 2.5, windowSeconds: 60 }))
-      for (const [exit, text] of [[zero, "requests must be"], [negative, "windowSeconds must be"], [fraction, "requests must be"]] as const) {
+      for (
+        const [exit, text] of [[zero, "requests must be"], [negative, "windowSeconds must be"], [
+          fraction,
+          "requests must be"
+        ]] as const
+      ) {
         assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Die")
         if (Exit.isFailure(exit) && exit.cause._tag === "Die") assert.include(String(exit.cause.defect), text)
       }
@@ -157,22 +251,23 @@ describe("RequestBudget.layerMemory (sliding log, TestClock)", () => {
 // these tests measure the pacing.
 const arrivalServer = Effect.tap(
   Effect.acquireRelease(
-  Effect.async<{ readonly url: string; readonly arrivals: Array<number>; readonly server: Http.Server }>((resume) => {
-    const arrivals: Array<number> = []
-    const server = Http.createServer((req, res) => {
-      arrivals.push(performance.now())
-      req.resume()
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok")
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo
-      resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, arrivals, server }))
-    })
-  }),
-  ({ server }) => Effect.async<void>((resume) => {
-    server.closeAllConnections()
-    server.close(() => resume(Effect.void))
-  })
+    Effect.async<{ readonly url: string; readonly arrivals: Array<number>; readonly server: Http.Server }>((resume) => {
+      const arrivals: Array<number> = []
+      const server = Http.createServer((req, res) => {
+        arrivals.push(performance.now())
+        req.resume()
+        res.writeHead(200, { "content-type": "text/plain" }).end("ok")
+      })
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo
+        resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, arrivals, server }))
+      })
+    }),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
   ),
   (server) =>
     Effect.flatMap(HttpClient.HttpClient, (client) => client.get(server.url)).pipe(

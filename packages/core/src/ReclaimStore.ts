@@ -1,0 +1,351 @@
+/**
+ * The storage port of reclaiming: policies (versioned), prices, and plans with their items, which are also
+ * the durable job that executes them (a lease per plan, a journal per account) so that an execution
+ * resumes after a crash where it stopped and acts on every account exactly once.
+ *
+ * @since 0.2.0
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { AccountStatus } from "./Account.js"
+import { ActionKind } from "./Action.js"
+import type { Page } from "./Inventory.js"
+import { Excluded, FreedSeat, Money, type Price, ReclaimPolicy } from "./Reclaim.js"
+import type { StoreError } from "./StoreError.js"
+
+// =============================================================================
+// policies
+// =============================================================================
+
+/**
+ * A stored policy: every change makes a new version; plans name the version they were made from.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const StoredPolicy = Schema.Struct({
+  id: Schema.String,
+  connectionId: Schema.String,
+  version: Schema.Int,
+  policy: ReclaimPolicy,
+  createdBy: Schema.String,
+  createdAt: Schema.String,
+  updatedAt: Schema.String,
+  archived: Schema.Boolean
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface StoredPolicy extends Schema.Schema.Type<typeof StoredPolicy> {}
+
+// =============================================================================
+// plans
+// =============================================================================
+
+/**
+ * Where an account of a plan is:
+ * - `pending`: not acted on yet;
+ * - `acting`: its journal is written and the action sent (or about to be): after a crash, the provider is
+ *   asked first whether it took effect, so it is never sent twice;
+ * - `done`, `refused` (the provider said no, e.g. managed by SCIM), `failed` (an error), `skipped` (nothing
+ *   to do: it was already so), `undone` (restored within the grace period).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const PlanItemState = Schema.Literal("pending", "acting", "done", "refused", "failed", "skipped", "undone")
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type PlanItemState = typeof PlanItemState.Type
+
+/**
+ * What the job wrote before acting on an account, so that undo restores exactly that.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const Journal = Schema.Struct({
+  statusBefore: AccountStatus,
+  /** The entitlement keys the account held, active, before. */
+  productsBefore: Schema.Array(Schema.String),
+  /** The provider's method (`lifecycle`, `directory`): undo uses the same. */
+  method: Schema.String,
+  at: Schema.String
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Journal extends Schema.Schema.Type<typeof Journal> {}
+
+/**
+ * The provider's read-only answer for one account of a plan, made when the plan was.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const ItemPreflight = Schema.Struct({
+  allowed: Schema.Boolean,
+  method: Schema.String,
+  methodLabel: Schema.String,
+  reason: Schema.NullOr(Schema.String),
+  hint: Schema.NullOr(Schema.String)
+})
+
+/**
+ * One account of a plan: what will be done, the evidence, the provider's preflight, what it frees.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const PlanItem = Schema.Struct({
+  planId: Schema.String,
+  /** Order of execution within the plan. */
+  position: Schema.Int,
+  externalId: Schema.String,
+  displayName: Schema.String,
+  email: Schema.NullOr(Schema.String),
+  managed: Schema.NullOr(Schema.Boolean),
+  roles: Schema.Array(Schema.String),
+  attributes: Schema.Record({ key: Schema.String, value: Schema.String }),
+  /** The account's last activity anywhere, as of the plan's data. */
+  lastActiveAt: Schema.NullOr(Schema.String),
+  /** The seats it frees, each with its product-level last activity and its source. */
+  seats: Schema.Array(FreedSeat),
+  action: ActionKind,
+  preflight: Schema.NullOr(ItemPreflight),
+  /** What the seats it frees cost a month, per currency (where prices are set). */
+  monthly: Money,
+  state: PlanItemState,
+  journal: Schema.NullOr(Journal),
+  /** What happened, in words (a refusal's reason, an error). */
+  result: Schema.NullOr(Schema.String),
+  doneAt: Schema.NullOr(Schema.String),
+  undoneAt: Schema.NullOr(Schema.String)
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface PlanItem extends Schema.Schema.Type<typeof PlanItem> {}
+
+/**
+ * - `review`: waiting for approval; `approved`: may be executed; `running`: executing (a job holds its
+ *   lease); `done`: every account acted on; `stopped`: the job stopped (repeated refusals, credentials
+ *   refused, the provider unavailable) and can be resumed; `cancelled`: never executed.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const PlanStatus = Schema.Literal("review", "approved", "running", "done", "stopped", "cancelled")
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type PlanStatus = typeof PlanStatus.Type
+
+/**
+ * How far a plan's execution is.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const PlanProgress = Schema.Struct({
+  pending: Schema.Int,
+  acting: Schema.Int,
+  done: Schema.Int,
+  refused: Schema.Int,
+  failed: Schema.Int,
+  skipped: Schema.Int,
+  undone: Schema.Int
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface PlanProgress extends Schema.Schema.Type<typeof PlanProgress> {}
+
+/**
+ * An immutable plan (its items and evidence never change; only its status and its items' states move).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const Plan = Schema.Struct({
+  id: Schema.String,
+  connectionId: Schema.String,
+  policyId: Schema.String,
+  policyVersion: Schema.Int,
+  policyName: Schema.String,
+  /** The policy as it was when the plan was made. */
+  policy: ReclaimPolicy,
+  createdBy: Schema.String,
+  createdAt: Schema.String,
+  /** The applied sync the plan was made from, and when that sync finished. */
+  basedOnRunId: Schema.String,
+  dataAt: Schema.String,
+  /** Why it may not be executed, decided when it was made (a held or failed latest sync); `null` if it may. */
+  blockedBecause: Schema.NullOr(Schema.String),
+  /** Whether approving it needs someone other than its author. */
+  fourEyes: Schema.Boolean,
+  status: PlanStatus,
+  approvedBy: Schema.NullOr(Schema.String),
+  approvedAt: Schema.NullOr(Schema.String),
+  /** Who cancelled it (`finishedAt` says when); `null` unless it is `cancelled`. */
+  cancelledBy: Schema.NullOr(Schema.String),
+  startedAt: Schema.NullOr(Schema.String),
+  finishedAt: Schema.NullOr(Schema.String),
+  stoppedBecause: Schema.NullOr(Schema.String),
+  accounts: Schema.Int,
+  seats: Schema.Int,
+  /** What the plan frees a month, per currency, and how many freed seats have no price. */
+  monthly: Money,
+  unpriced: Schema.Int,
+  excluded: Schema.Array(Excluded),
+  progress: PlanProgress
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Plan extends Schema.Schema.Type<typeof Plan> {}
+
+/**
+ * A plan as the host makes it, before the store gives it an id and states.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface NewPlan {
+  readonly connectionId: string
+  readonly policy: StoredPolicy
+  readonly createdBy: string
+  readonly basedOnRunId: string
+  readonly dataAt: string
+  readonly blockedBecause: string | null
+  readonly fourEyes: boolean
+  readonly monthly: Money
+  readonly unpriced: number
+  readonly excluded: ReadonlyArray<Excluded>
+  readonly items: ReadonlyArray<
+    Omit<PlanItem, "planId" | "position" | "state" | "journal" | "result" | "doneAt" | "undoneAt">
+  >
+}
+
+/**
+ * How an item's action ended.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ItemOutcome =
+  | { readonly state: "done" | "skipped"; readonly result: string | null }
+  | { readonly state: "refused" | "failed"; readonly result: string }
+
+// =============================================================================
+// the port
+// =============================================================================
+
+/**
+ * @since 0.2.0
+ * @category tags
+ */
+export class ReclaimStore extends Context.Tag("@seatkeeper/core/ReclaimStore")<ReclaimStore, {
+  /** How long a plan's execution lease lives without renewal; the engine renews well within it. */
+  readonly leaseDuration?: Duration.Duration | undefined
+  readonly createPolicy: (
+    connectionId: string,
+    policy: ReclaimPolicy,
+    actor: string
+  ) => Effect.Effect<StoredPolicy, StoreError>
+  /** A new version of the policy; earlier plans keep naming theirs. */
+  readonly updatePolicy: (
+    id: string,
+    policy: ReclaimPolicy,
+    actor: string
+  ) => Effect.Effect<Option.Option<StoredPolicy>, StoreError>
+  readonly archivePolicy: (id: string) => Effect.Effect<boolean, StoreError>
+  /** The latest version, or the given one. */
+  readonly getPolicy: (id: string, version?: number) => Effect.Effect<Option.Option<StoredPolicy>, StoreError>
+  readonly listPolicies: (connectionId: string) => Effect.Effect<ReadonlyArray<StoredPolicy>, StoreError>
+
+  readonly setPrices: (connectionId: string, prices: ReadonlyArray<Price>) => Effect.Effect<void, StoreError>
+  readonly listPrices: (connectionId: string) => Effect.Effect<ReadonlyArray<Price>, StoreError>
+
+  readonly createPlan: (plan: NewPlan) => Effect.Effect<Plan, StoreError>
+  readonly getPlan: (id: string) => Effect.Effect<Option.Option<Plan>, StoreError>
+  /** Newest first. */
+  readonly listPlans: (query: {
+    readonly connectionId?: string | undefined
+    readonly policyId?: string | undefined
+    readonly limit: number
+  }) => Effect.Effect<ReadonlyArray<Plan>, StoreError>
+  /** A plan's items in execution order, paged. */
+  readonly listItems: (query: {
+    readonly planId: string
+    readonly state?: PlanItemState | undefined
+    readonly limit: number
+    readonly cursor?: string | undefined
+  }) => Effect.Effect<Page<PlanItem>, StoreError>
+  readonly getItem: (planId: string, externalId: string) => Effect.Effect<Option.Option<PlanItem>, StoreError>
+
+  /** `review` → `approved`, recording who. Fails `Conflict` in any other status. */
+  readonly approve: (planId: string, actor: string) => Effect.Effect<Plan, StoreError>
+  /** `review` or `approved` → `cancelled`, recording who. Fails `Conflict` in any other status. */
+  readonly cancel: (planId: string, actor: string) => Effect.Effect<Plan, StoreError>
+
+  /**
+   * Takes the plan's execution lease (across processes): `approved` or `stopped` → `running`, or a
+   * `running` plan whose lease expired (its process died). Fails `Conflict` while another job holds it or
+   * when the plan is not executable.
+   */
+  readonly claim: (planId: string, owner: string) => Effect.Effect<Plan, StoreError>
+  /** Renews the lease; fails `Conflict` when it was lost. */
+  readonly renew: (planId: string, owner: string) => Effect.Effect<void, StoreError>
+  /** The next items to work on (`acting` first, then `pending`), in order. */
+  readonly nextItems: (planId: string, limit: number) => Effect.Effect<ReadonlyArray<PlanItem>, StoreError>
+  /**
+   * Writes the journal and moves the item to `acting`, before the action is sent. Fenced by the lease: fails
+   * `Conflict`, writing nothing, unless `owner` holds the plan's unexpired lease (a job that paused past its
+   * lease never writes while another job runs the plan); `NotFound` when the plan has no such account.
+   */
+  readonly journal: (
+    planId: string,
+    owner: string,
+    externalId: string,
+    journal: Journal
+  ) => Effect.Effect<void, StoreError>
+  /** Records how the item's action ended; fenced by the lease as `journal` is. */
+  readonly finishItem: (
+    planId: string,
+    owner: string,
+    externalId: string,
+    outcome: ItemOutcome
+  ) => Effect.Effect<void, StoreError>
+  /** Ends the execution (`done`, or `stopped` with why) and releases the lease. */
+  readonly finishPlan: (
+    planId: string,
+    owner: string,
+    outcome: { readonly status: "done" } | { readonly status: "stopped"; readonly reason: string }
+  ) => Effect.Effect<Plan, StoreError>
+  /** Plans left `running` by a process whose lease expired: to resume. */
+  readonly abandonedPlans: Effect.Effect<ReadonlyArray<Plan>, StoreError>
+  /**
+   * Marks a done item `undone`. Fails `Conflict` when it is not done. Not fenced: undo runs outside any
+   * execution (on a plan's done items), and the state condition alone makes it happen once.
+   */
+  readonly markUndone: (planId: string, externalId: string) => Effect.Effect<void, StoreError>
+}>() {}

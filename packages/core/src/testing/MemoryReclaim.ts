@@ -1,0 +1,434 @@
+/**
+ * `ReclaimStore`, `UserStore` and `WebhookStore` in memory: part of `MemoryStore.layer()`, and the
+ * reference the SQL store is held to.
+ *
+ * @since 0.2.0
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Crypto from "node:crypto"
+import type { Page } from "../Inventory.js"
+import type { Price } from "../Reclaim.js"
+import {
+  type ItemOutcome,
+  type Journal,
+  type NewPlan,
+  type Plan,
+  type PlanItem,
+  type PlanProgress,
+  ReclaimStore,
+  type StoredPolicy
+} from "../ReclaimStore.js"
+import { StoreError } from "../StoreError.js"
+import { type User, UserStore } from "../User.js"
+import { type Delivery, type Webhook, WebhookStore, type WebhookTarget } from "../Webhook.js"
+
+const iso = (ms: number) => new Date(ms).toISOString()
+const conflict = (description: string) => new StoreError({ reason: "Conflict", description })
+const notFound = (description: string) => new StoreError({ reason: "NotFound", description })
+
+type Mutable<A> = { -readonly [K in keyof A]: A[K] }
+
+/**
+ * The reclaim store in memory. `leaseMs` is how long a plan's execution lease lives without renewal;
+ * `removeConnection` drops what belongs to a removed connection.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeReclaimStore = (options: { readonly leaseMs: number }) => {
+  const policies = new Map<string, Array<StoredPolicy>>()
+  const prices = new Map<string, ReadonlyArray<Price>>()
+  const plans = new Map<string, Mutable<Plan>>()
+  const items = new Map<string, Array<Mutable<PlanItem>>>()
+  const leases = new Map<string, { owner: string; expiresAt: number }>()
+  const now = Clock.currentTimeMillis
+
+  const progressOf = (planId: string): PlanProgress => {
+    const p = { pending: 0, acting: 0, done: 0, refused: 0, failed: 0, skipped: 0, undone: 0 }
+    for (const item of items.get(planId) ?? []) p[item.state]++
+    return p
+  }
+  const view = (plan: Mutable<Plan>): Plan => ({ ...plan, progress: progressOf(plan.id) })
+  const requirePlan = (id: string) =>
+    Effect.suspend(() => {
+      const plan = plans.get(id)
+      return plan === undefined ? Effect.fail(notFound(`plan ${id} does not exist`)) : Effect.succeed(plan)
+    })
+  const requireItem = (planId: string, externalId: string) =>
+    Effect.suspend(() => {
+      const item = items.get(planId)?.find((i) => i.externalId === externalId)
+      return item === undefined
+        ? Effect.fail(notFound(`plan ${planId} has no account ${externalId}`))
+        : Effect.succeed(item)
+    })
+  const holds = (planId: string, owner: string, at: number) => {
+    const lease = leases.get(planId)
+    return lease !== undefined && lease.owner === owner && lease.expiresAt >= at
+  }
+  /** An item to write as the job `owner`: only while it holds the plan's unexpired lease. */
+  const fencedItem = (planId: string, owner: string, externalId: string) =>
+    Effect.gen(function*() {
+      const item = yield* requireItem(planId, externalId)
+      if (!holds(planId, owner, yield* now)) {
+        return yield* conflict(
+          `the execution of plan ${planId} lost its lease: ${owner} may no longer write its accounts`
+        )
+      }
+      return item
+    })
+
+  const store = ReclaimStore.of({
+    leaseDuration: Duration.millis(options.leaseMs),
+    createPolicy: (connectionId, policy, actor) =>
+      Effect.map(now, (ms) => {
+        const stored: StoredPolicy = {
+          id: Crypto.randomUUID(),
+          connectionId,
+          version: 1,
+          policy,
+          createdBy: actor,
+          createdAt: iso(ms),
+          updatedAt: iso(ms),
+          archived: false
+        }
+        policies.set(stored.id, [stored])
+        return stored
+      }),
+    updatePolicy: (id, policy, actor) =>
+      Effect.map(now, (ms) => {
+        const versions = policies.get(id)
+        if (versions === undefined) return Option.none()
+        const last = versions[versions.length - 1]!
+        const next: StoredPolicy = { ...last, version: last.version + 1, policy, createdBy: actor, updatedAt: iso(ms) }
+        versions.push(next)
+        return Option.some(next)
+      }),
+    archivePolicy: (id) =>
+      Effect.sync(() => {
+        const versions = policies.get(id)
+        if (versions === undefined) return false
+        versions[versions.length - 1] = { ...versions[versions.length - 1]!, archived: true }
+        return true
+      }),
+    getPolicy: (id, version) =>
+      Effect.sync(() => {
+        const versions = policies.get(id) ?? []
+        return Option.fromNullable(
+          version === undefined ? versions[versions.length - 1] : versions.find((v) => v.version === version)
+        )
+      }),
+    listPolicies: (connectionId) =>
+      Effect.sync(() =>
+        [...policies.values()].map((v) => v[v.length - 1]!).filter((p) =>
+          p.connectionId === connectionId && !p.archived
+        )
+          .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))
+      ),
+    setPrices: (connectionId, list) => Effect.sync(() => void prices.set(connectionId, [...list])),
+    listPrices: (connectionId) => Effect.sync(() => prices.get(connectionId) ?? []),
+    createPlan: (input: NewPlan) =>
+      Effect.flatMap(now, (ms) => {
+        // An account is acted on once: the items are looked up by its id.
+        const seen = new Set<string>()
+        const twice = input.items.find((i) => seen.size === seen.add(i.externalId).size)
+        if (twice !== undefined) return Effect.fail(conflict(`account ${twice.externalId} is in the plan twice`))
+        const id = Crypto.randomUUID()
+        const plan: Mutable<Plan> = {
+          id,
+          connectionId: input.connectionId,
+          policyId: input.policy.id,
+          policyVersion: input.policy.version,
+          policyName: input.policy.policy.name,
+          policy: input.policy.policy,
+          createdBy: input.createdBy,
+          createdAt: iso(ms),
+          basedOnRunId: input.basedOnRunId,
+          dataAt: input.dataAt,
+          blockedBecause: input.blockedBecause,
+          fourEyes: input.fourEyes,
+          status: "review",
+          approvedBy: null,
+          approvedAt: null,
+          cancelledBy: null,
+          startedAt: null,
+          finishedAt: null,
+          stoppedBecause: null,
+          accounts: input.items.length,
+          seats: input.items.reduce((n, i) => n + i.seats.length, 0),
+          monthly: input.monthly,
+          unpriced: input.unpriced,
+          excluded: [...input.excluded],
+          progress: progressOf(id)
+        }
+        plans.set(id, plan)
+        items.set(
+          id,
+          input.items.map((item, position) => ({
+            ...item,
+            planId: id,
+            position,
+            state: "pending",
+            journal: null,
+            result: null,
+            doneAt: null,
+            undoneAt: null
+          }))
+        )
+        return Effect.succeed(view(plan))
+      }),
+    getPlan: (id) => Effect.sync(() => Option.map(Option.fromNullable(plans.get(id)), view)),
+    listPlans: (query) =>
+      Effect.sync(() =>
+        [...plans.values()]
+          .filter((p) =>
+            (query.connectionId === undefined || p.connectionId === query.connectionId) &&
+            (query.policyId === undefined || p.policyId === query.policyId)
+          )
+          .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1))
+          .slice(0, Math.max(1, Math.min(1_000, query.limit)))
+          .map(view)
+      ),
+    listItems: (query) =>
+      Effect.suspend(() => {
+        const all = (items.get(query.planId) ?? []).filter((i) => query.state === undefined || i.state === query.state)
+        let start = 0
+        // A cursor names its list (the plan and the state filter), as every other list's does.
+        const list = `${query.planId}.${query.state ?? "*"}`
+        if (query.cursor !== undefined && query.cursor !== "") {
+          const position = /^mem\.item\.(.+)\.(\d+)$/.exec(query.cursor)
+          if (position === null || position[1] !== list) {
+            return Effect.fail(
+              new StoreError({ reason: "Corrupt", description: "the cursor is not one this list returned" })
+            )
+          }
+          start = all.findIndex((i) => i.position > Number(position[2]))
+          if (start === -1) start = all.length
+        }
+        const limit = Math.max(1, Math.min(1_000, query.limit))
+        const data = all.slice(start, start + limit)
+        const last = data[data.length - 1]
+        const page: Page<PlanItem> = {
+          data: data.map((i) => ({ ...i })),
+          nextCursor: start + limit < all.length && last !== undefined ? `mem.item.${list}.${last.position}` : null,
+          prevCursor: null,
+          total: all.length
+        }
+        return Effect.succeed(page)
+      }),
+    getItem: (planId, externalId) =>
+      Effect.sync(() =>
+        Option.map(Option.fromNullable(items.get(planId)?.find((i) => i.externalId === externalId)), (i) => ({ ...i }))
+      ),
+    approve: (planId, actor) =>
+      Effect.gen(function*() {
+        const plan = yield* requirePlan(planId)
+        if (plan.status !== "review") {
+          return yield* conflict(`plan ${planId} is ${plan.status}, not waiting for approval`)
+        }
+        plan.status = "approved"
+        plan.approvedBy = actor
+        plan.approvedAt = iso(yield* now)
+        return view(plan)
+      }),
+    cancel: (planId, actor) =>
+      Effect.gen(function*() {
+        const plan = yield* requirePlan(planId)
+        if (plan.status !== "review" && plan.status !== "approved") {
+          return yield* conflict(`plan ${planId} is ${plan.status}`)
+        }
+        plan.status = "cancelled"
+        plan.cancelledBy = actor
+        plan.finishedAt = iso(yield* now)
+        return view(plan)
+      }),
+    claim: (planId, owner) =>
+      Effect.gen(function*() {
+        const at = yield* now
+        const plan = yield* requirePlan(planId)
+        const lease = leases.get(planId)
+        if (lease !== undefined && lease.expiresAt >= at && lease.owner !== owner) {
+          return yield* conflict(`plan ${planId} is being executed by another job`)
+        }
+        if (plan.blockedBecause !== null) {
+          return yield* conflict(`plan ${planId} cannot be executed: ${plan.blockedBecause}`)
+        }
+        if (plan.status !== "approved" && plan.status !== "stopped" && plan.status !== "running") {
+          return yield* conflict(`plan ${planId} is ${plan.status}: only an approved plan is executed`)
+        }
+        leases.set(planId, { owner, expiresAt: at + options.leaseMs })
+        if (plan.startedAt === null) plan.startedAt = iso(at)
+        plan.status = "running"
+        plan.stoppedBecause = null
+        return view(plan)
+      }),
+    renew: (planId, owner) =>
+      Effect.gen(function*() {
+        const at = yield* now
+        if (!holds(planId, owner, at)) return yield* conflict(`the execution of plan ${planId} lost its lease`)
+        leases.get(planId)!.expiresAt = at + options.leaseMs
+      }),
+    nextItems: (planId, limit) =>
+      Effect.sync(() => {
+        const all = items.get(planId) ?? []
+        return [...all.filter((i) => i.state === "acting"), ...all.filter((i) => i.state === "pending")].slice(0, limit)
+          .map((i) => ({ ...i }))
+      }),
+    journal: (planId, owner, externalId, journal: Journal) =>
+      Effect.map(fencedItem(planId, owner, externalId), (item) => {
+        item.journal = journal
+        item.state = "acting"
+      }),
+    finishItem: (planId, owner, externalId, outcome: ItemOutcome) =>
+      Effect.gen(function*() {
+        const item = yield* fencedItem(planId, owner, externalId)
+        item.state = outcome.state
+        item.result = outcome.result
+        if (outcome.state === "done") item.doneAt = iso(yield* now)
+      }),
+    finishPlan: (planId, owner, outcome) =>
+      Effect.gen(function*() {
+        const at = yield* now
+        const plan = yield* requirePlan(planId)
+        // A job that lost its lease to another (or whose plan another job finished) changes nothing.
+        if (leases.get(planId)?.owner !== owner || plan.status !== "running") {
+          return yield* conflict(`the execution of plan ${planId} lost its lease`)
+        }
+        leases.delete(planId)
+        plan.status = outcome.status
+        plan.stoppedBecause = outcome.status === "stopped" ? outcome.reason : null
+        plan.finishedAt = iso(at)
+        return view(plan)
+      }),
+    abandonedPlans: Effect.map(
+      now,
+      (at) =>
+        [...plans.values()].filter((p) => p.status === "running" && (leases.get(p.id)?.expiresAt ?? 0) < at).map(view)
+    ),
+    markUndone: (planId, externalId) =>
+      Effect.gen(function*() {
+        const item = yield* requireItem(planId, externalId)
+        if (item.state !== "done") {
+          return yield* conflict(`account ${externalId} of plan ${planId} is ${item.state}, not done`)
+        }
+        item.state = "undone"
+        item.undoneAt = iso(yield* now)
+      })
+  })
+  /** A plan of the connection that a job is executing (`running`, its lease unexpired), if any. */
+  const executing = (connectionId: string, at: number): Plan | undefined => {
+    for (const plan of plans.values()) {
+      if (plan.connectionId !== connectionId || plan.status !== "running") continue
+      const lease = leases.get(plan.id)
+      if (lease !== undefined && lease.expiresAt >= at) return view(plan)
+    }
+    return undefined
+  }
+  /** Drops a connection's policies, prices and plans (the connection store's `remove` calls it). */
+  const removeConnection = (connectionId: string): void => {
+    for (const [id, versions] of policies) if (versions[0]!.connectionId === connectionId) policies.delete(id)
+    prices.delete(connectionId)
+    for (const [id, plan] of plans) {
+      if (plan.connectionId !== connectionId) continue
+      plans.delete(id)
+      items.delete(id)
+      leases.delete(id)
+    }
+  }
+  return Object.assign(store, { removeConnection, executing })
+}
+
+/**
+ * The user store in memory.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeUserStore = () => {
+  const users = new Map<string, Mutable<User> & { tokenHash: string }>()
+  const strip = ({ tokenHash: _t, ...user }: Mutable<User> & { tokenHash: string }): User => ({ ...user })
+  return UserStore.of({
+    create: (input) =>
+      Effect.gen(function*() {
+        if ([...users.values()].some((u) => u.name.toLowerCase() === input.name.toLowerCase())) {
+          return yield* conflict(`a user named ${input.name} exists`)
+        }
+        // A token names one person: the hashes are unique.
+        if ([...users.values()].some((u) => u.tokenHash === input.tokenHash)) {
+          return yield* conflict("that token is another user's")
+        }
+        const user = {
+          id: Crypto.randomUUID(),
+          name: input.name,
+          role: input.role,
+          createdBy: input.createdBy,
+          createdAt: iso(yield* Clock.currentTimeMillis),
+          disabledAt: null,
+          tokenHash: input.tokenHash
+        }
+        users.set(user.id, user)
+        return strip(user)
+      }),
+    list: Effect.sync(() => [...users.values()].map(strip).sort((a, b) => a.name.localeCompare(b.name))),
+    get: (id) => Effect.sync(() => Option.map(Option.fromNullable(users.get(id)), strip)),
+    byTokenHash: (hash) =>
+      Effect.sync(() =>
+        Option.map(
+          Option.fromNullable([...users.values()].find((u) => u.tokenHash === hash && u.disabledAt === null)),
+          strip
+        )
+      ),
+    update: (id, patch) =>
+      Effect.gen(function*() {
+        const user = users.get(id)
+        if (user === undefined) return Option.none()
+        if (
+          patch.tokenHash !== undefined &&
+          [...users.values()].some((u) => u.id !== id && u.tokenHash === patch.tokenHash)
+        ) {
+          return yield* conflict("that token is another user's")
+        }
+        if (patch.role !== undefined) user.role = patch.role
+        if (patch.tokenHash !== undefined) user.tokenHash = patch.tokenHash
+        if (patch.disabled !== undefined) user.disabledAt = patch.disabled ? iso(yield* Clock.currentTimeMillis) : null
+        return Option.some(strip(user))
+      })
+  })
+}
+
+/**
+ * The webhook store in memory.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeWebhookStore = () => {
+  const hooks = new Map<string, WebhookTarget>()
+  const deliveries: Array<Delivery> = []
+  const strip = ({ secret: _s, ...hook }: WebhookTarget): Webhook => ({ ...hook })
+  return WebhookStore.of({
+    create: (input) =>
+      Effect.map(Clock.currentTimeMillis, (ms) => {
+        const hook: WebhookTarget = {
+          id: Crypto.randomUUID(),
+          url: input.url,
+          events: [...input.events],
+          secret: input.secret,
+          createdBy: input.createdBy,
+          createdAt: iso(ms)
+        }
+        hooks.set(hook.id, hook)
+        return strip(hook)
+      }),
+    list: Effect.sync(() => [...hooks.values()].map(strip)),
+    remove: (id) => Effect.sync(() => hooks.delete(id)),
+    targets: (event) => Effect.sync(() => [...hooks.values()].filter((h) => h.events.includes(event))),
+    get: (id) => Effect.sync(() => Option.map(Option.fromNullable(hooks.get(id)), strip)),
+    recordDelivery: (delivery) =>
+      Effect.sync(() => void deliveries.push({ ...delivery, id: String(deliveries.length + 1) })),
+    deliveries: (webhookId, limit) =>
+      Effect.sync(() => deliveries.filter((d) => d.webhookId === webhookId).reverse().slice(0, limit))
+  })
+}
