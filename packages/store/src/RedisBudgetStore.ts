@@ -127,9 +127,18 @@ export const make = (
       fixedWindow: (input) =>
         Effect.flatMap(SlidingWindowStore.resolveRequest(input), (request) =>
           Effect.map(
-            run(`${prefix}${request.key}`, [request.limit, request.windowMillis, request.tokens, request.reserve ? 1 : 0]),
+            run(`${prefix}${request.key}`, [
+              request.limit,
+              request.windowMillis,
+              request.tokens,
+              request.reserve ? 1 : 0
+            ]),
             ([reserved, wait, inWindow]) =>
-              SlidingWindowStore.toFixedWindowResult(request, { reserved: reserved === 1, wait, inWindow }, input.refillRate)
+              SlidingWindowStore.toFixedWindowResult(
+                request,
+                { reserved: reserved === 1, wait, inWindow },
+                input.refillRate
+              )
           )),
       tokenBucket: () => Effect.fail(SlidingWindowStore.tokenBucketUnsupported())
     })

@@ -2,6 +2,7 @@ import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { assert, describe, it } from "@effect/vitest"
 import type { BudgetPolicy } from "@seatkeeper/core/RequestBudget"
 import * as RequestBudget from "@seatkeeper/core/RequestBudget"
+import { maxInAnyWindow } from "@seatkeeper/core/testing"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -11,13 +12,17 @@ import * as Net from "node:net"
 import { performance } from "node:perf_hooks"
 import { afterAll } from "vitest"
 import * as RedisBudgetStore from "../src/RedisBudgetStore.js"
-import { maxInAnyWindow } from "@seatkeeper/core/testing"
 
 const REDIS_URL = "redis://127.0.0.1:6379"
 const requireServices = process.env.SEATKEEPER_REQUIRE_SERVICES === "1"
 
 const redisReachable = await new Promise<boolean>((resolve) => {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null })
+  const probe = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+    retryStrategy: () => null
+  })
   probe.on("error", () => {})
   probe.ping().then(() => resolve(true), () => resolve(false)).finally(() => probe.disconnect())
 })
@@ -103,7 +108,10 @@ describe.runIf(redisReachable || requireServices)("RedisBudgetStore", () => {
       const times: Array<number> = []
       yield* sendFrom(a, "org-adversarial", policy, 3, times)
       yield* Effect.sleep(Duration.millis(600))
-      yield* Effect.all([sendFrom(b, "org-adversarial", policy, 6, times), sendFrom(a, "org-adversarial", policy, 3, times)], {
+      yield* Effect.all([
+        sendFrom(b, "org-adversarial", policy, 6, times),
+        sendFrom(a, "org-adversarial", policy, 3, times)
+      ], {
         concurrency: 2
       })
       assert.strictEqual(times.length, 12)
@@ -115,7 +123,13 @@ describe.runIf(redisReachable || requireServices)("RedisBudgetStore", () => {
       const first = yield* limiter({ url: REDIS_URL, keyPrefix: prefix })
       const second = yield* limiter({ url: REDIS_URL, keyPrefix: prefix })
       const consume = (rl: RateLimiter.RateLimiter, key: string) =>
-        rl.consume({ algorithm: "fixed-window", onExceeded: "delay", window: "60 seconds", limit: 6, key: `${key}|sliding|6|60000` })
+        rl.consume({
+          algorithm: "fixed-window",
+          onExceeded: "delay",
+          window: "60 seconds",
+          limit: 6,
+          key: `${key}|sliding|6|60000`
+        })
       const delays: Array<number> = []
       for (let i = 0; i < 6; i++) {
         delays.push(Duration.toMillis((yield* consume(first, "org-x")).delay))
@@ -133,7 +147,9 @@ describe.runIf(redisReachable || requireServices)("RedisBudgetStore", () => {
       const rl = yield* limiter({ url: REDIS_URL, keyPrefix: prefix })
       yield* rl.consume({ onExceeded: "delay", window: "10 seconds", limit: 3, key: "org-ttl|sliding|3|10000" })
       const redis = new Redis(REDIS_URL)
-      const [length, ttl] = yield* Effect.promise(() => Promise.all([redis.llen(`${prefix}org-ttl`), redis.pttl(`${prefix}org-ttl`)]))
+      const [length, ttl] = yield* Effect.promise(() =>
+        Promise.all([redis.llen(`${prefix}org-ttl`), redis.pttl(`${prefix}org-ttl`)])
+      )
       yield* Effect.promise(() => redis.quit())
       assert.strictEqual(length, 1)
       assert.isAbove(ttl, 0)
@@ -154,10 +170,14 @@ describe.runIf(redisReachable || requireServices)("RedisBudgetStore", () => {
   it.live("refuses the token-bucket algorithm and a delay-mode key without limit", () =>
     Effect.gen(function*() {
       const rl = yield* limiter({ url: REDIS_URL, keyPrefix: prefix })
-      const bucket = yield* Effect.flip(rl.consume({ algorithm: "token-bucket", window: "1 minute", limit: 3, key: "org-b" }))
+      const bucket = yield* Effect.flip(
+        rl.consume({ algorithm: "token-bucket", window: "1 minute", limit: 3, key: "org-b" })
+      )
       assert.strictEqual(bucket.reason, "StoreError")
       assert.include(bucket.message, "token-bucket")
-      const plain = yield* Effect.flip(rl.consume({ onExceeded: "delay", window: "1 minute", limit: 3, key: "org-plain" }))
+      const plain = yield* Effect.flip(
+        rl.consume({ onExceeded: "delay", window: "1 minute", limit: 3, key: "org-plain" })
+      )
       assert.strictEqual(plain.reason, "StoreError")
       assert.include(plain.message, "encodeKey")
     }).pipe(Effect.scoped))

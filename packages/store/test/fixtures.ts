@@ -1,11 +1,19 @@
 /**
- * Builders for provider accounts and databases used by the store and sync engine tests.
+ * Databases, stores and accounts for the store's tests.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, it } from "@effect/vitest"
 import { type AccountStatus, Entitlement, ProviderAccount } from "@seatkeeper/core/Account"
-import { LicenseStore, type StoreError } from "@seatkeeper/core/LicenseStore"
+import { AuditStore } from "@seatkeeper/core/Audit"
+import { ConnectionStore } from "@seatkeeper/core/Connection"
+import { InventoryStore } from "@seatkeeper/core/Inventory"
+import { ReclaimStore } from "@seatkeeper/core/ReclaimStore"
+import type { StoreError } from "@seatkeeper/core/StoreError"
+import { SyncStore } from "@seatkeeper/core/SyncStore"
+import { UserStore } from "@seatkeeper/core/User"
+import { WebhookStore } from "@seatkeeper/core/Webhook"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -17,70 +25,96 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import * as SqlLicenseStore from "../src/SqlLicenseStore.js"
+import * as SqlStore from "../src/SqlStore.js"
 
 export const SECRET_KEY = Redacted.make(Crypto.randomBytes(32).toString("base64"))
 export const OTHER_SECRET_KEY = Redacted.make(Crypto.randomBytes(32).toString("hex"))
 
-export const NO_REQUESTS = { requests: 0, retries: 0, rateLimited: 0 } as const
-
-export interface EntitlementSpec {
-  readonly product: string
-  readonly site?: string
-  readonly status?: AccountStatus
-  readonly lastActiveAt?: string
-}
-
-// Generated rosters are valid by construction; checking 20,000 of them costs more than the sync.
+// Generated rosters are valid by construction; checking 100,000 of them costs more than the sync.
 const trusted = { disableValidation: true } as const
 
-export const entitlement = (spec: EntitlementSpec): Entitlement =>
+export const entitlement = (product: string, site = "acme", status: AccountStatus = "active", lastActiveAt?: string) =>
   new Entitlement({
-    key: spec.site === undefined ? spec.product : `${spec.product}:${spec.site}`,
-    product: spec.product,
-    ...(spec.site === undefined ? {} : { site: spec.site }),
-    displayName: spec.site === undefined ? spec.product : `${spec.product} (${spec.site})`,
-    status: spec.status ?? "active",
-    ...(spec.lastActiveAt === undefined ? {} : { lastActiveAt: spec.lastActiveAt })
+    key: `${product}:${site}.atlassian.net`,
+    product,
+    site,
+    siteHost: `${site}.atlassian.net`,
+    displayName: `${product} (${site})`,
+    status,
+    lastActiveAt
   }, trusted)
 
 export const account = (
   externalId: string,
   options: {
     readonly name?: string
-    readonly email?: string | null
     readonly status?: AccountStatus
-    readonly sourceStatus?: string
     readonly lastActiveAt?: string
-    readonly entitlements?: ReadonlyArray<EntitlementSpec>
+    readonly entitlements?: ReadonlyArray<Entitlement> | undefined
   } = {}
 ): ProviderAccount =>
   new ProviderAccount({
     externalId,
     displayName: options.name ?? `User ${externalId}`,
-    ...(options.email === null ? {} : { email: options.email ?? `${externalId.replace(/[^a-z0-9]/gi, "")}@example.com` }),
+    email: `${externalId.replace(/[^a-z0-9]/gi, "")}@example.com`,
     accountType: "atlassian",
     status: options.status ?? "active",
-    sourceStatus: options.sourceStatus ?? (options.status === "suspended" ? "inactive" : "active"),
-    ...(options.lastActiveAt === undefined ? {} : { lastActiveAt: options.lastActiveAt }),
-    entitlements: (options.entitlements ?? [{ product: "confluence", site: "acme" }]).map(entitlement)
+    sourceStatus: options.status === "suspended" ? "inactive" : "active",
+    lastActiveAt: options.lastActiveAt,
+    entitlements: "entitlements" in options ? options.entitlements : [entitlement("confluence")]
   }, trusted)
 
-export const daysAgo = (now: string, days: number): string => new Date(Date.parse(now) - days * 86_400_000).toISOString()
+/** `n` accounts with three entitlements each, as a large organisation's roster. */
+export const roster = (n: number, offset = 0, variant = ""): Array<ProviderAccount> =>
+  Array.from({ length: n }, (_, i) => {
+    const id = `user-${String(i + offset).padStart(7, "0")}`
+    return new ProviderAccount({
+      externalId: id,
+      displayName: `Person ${i + offset}${variant}`,
+      email: `${id}@example.com`,
+      accountType: "atlassian",
+      status: i % 20 === 0 ? "suspended" : "active",
+      sourceStatus: i % 20 === 0 ? "inactive" : "active",
+      lastActiveAt: i % 7 === 0 ? undefined : new Date(Date.UTC(2026, 0, 1) - (i % 200) * 86_400_000).toISOString(),
+      entitlements: ["jira-software", "confluence", "jira-servicedesk"].map((product, p) =>
+        new Entitlement({
+          key: `${product}:acme.atlassian.net`,
+          product,
+          site: "acme",
+          siteHost: "acme.atlassian.net",
+          displayName: `${product} (acme)`,
+          status: "active",
+          lastActiveAt: (i + p) % 5 === 0
+            ? undefined
+            : new Date(Date.UTC(2026, 0, 1) - ((i + p) % 120) * 86_400_000).toISOString()
+        }, trusted)
+      )
+    }, trusted)
+  })
 
-/** A database for one test; `store` makes an independent store on it (its own connection pool, as another process would). */
-export interface TestDatabase {
-  readonly dialect: "sqlite" | "pg"
-  readonly store: (
-    options?: Partial<SqlLicenseStoreOptionsLike>
-  ) => Layer.Layer<LicenseStore | SqlClient.SqlClient, StoreError>
-  /** Every byte the database keeps on disk that this test can read (SQLite: the file and its WAL). */
-  readonly files: ReadonlyArray<string>
+/** A temp dir for one test or suite, removed afterwards. */
+export const tempDir = Effect.acquireRelease(
+  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "seatkeeper-store-"))),
+  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+export interface StoreOptions {
+  readonly secretKey?: Redacted.Redacted<string>
+  readonly leaseDuration?: Duration.DurationInput
 }
 
-interface SqlLicenseStoreOptionsLike {
-  readonly secretKey: Redacted.Redacted<string>
-  readonly leaseDuration: Duration.DurationInput
+export type Stores = SqlStore.Stores | SqlClient.SqlClient
+
+/**
+ * A database for one test; `store` opens an independent store on it (its own connections, as another process
+ * would).
+ */
+export interface TestDatabase {
+  readonly dialect: "sqlite" | "pg"
+  readonly store: (options?: StoreOptions) => Layer.Layer<Stores, StoreError>
+  /** Every byte the database keeps on disk that a test can read (SQLite: the file and its WAL). */
+  readonly files: ReadonlyArray<string>
+  readonly filename?: string
 }
 
 export interface TestTarget {
@@ -88,25 +122,22 @@ export interface TestTarget {
   readonly database: Effect.Effect<TestDatabase, never, Scope.Scope>
 }
 
-/** A fresh SQLite file in a temp dir, removed afterwards. */
 export const sqliteTarget: TestTarget = {
   name: "SQLite",
-  database: Effect.acquireRelease(
-    Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "seatkeeper-store-"))),
-    (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-  ).pipe(Effect.map((dir): TestDatabase => {
+  database: Effect.map(tempDir, (dir): TestDatabase => {
     const filename = Path.join(dir, "data", "seatkeeper.db")
     return {
       dialect: "sqlite",
+      filename,
       files: [filename, `${filename}-wal`],
       store: (options) =>
-        SqlLicenseStore.layerSqlite({
+        SqlStore.layerSqlite({
           filename,
           secretKey: options?.secretKey ?? SECRET_KEY,
           leaseDuration: options?.leaseDuration
         })
     }
-  }))
+  })
 }
 
 export const PG_URL = process.env.SEATKEEPER_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -126,14 +157,13 @@ export const pgSchemaUrl: Effect.Effect<string, never, Scope.Scope> = Effect.gen
   return url.toString()
 }).pipe(Effect.provide(Reactivity.layer))
 
-/** A fresh PostgreSQL schema, dropped afterwards. */
 export const pgTarget: TestTarget = {
   name: "PostgreSQL",
   database: Effect.map(pgSchemaUrl, (url): TestDatabase => ({
     dialect: "pg",
     files: [],
     store: (options) =>
-      SqlLicenseStore.layerPg({
+      SqlStore.layerPg({
         url: Redacted.make(url),
         maxConnections: 4,
         secretKey: options?.secretKey ?? SECRET_KEY,
@@ -152,8 +182,50 @@ export const pgUnavailable = (): Promise<string | undefined> =>
     )
   )
 
+const pgDown = await pgUnavailable()
+
+/**
+ * The targets to run a suite on: SQLite always; PostgreSQL where it answers. CI sets
+ * SEATKEEPER_REQUIRE_SERVICES=1 so that its absence fails instead of skipping.
+ */
+export const targets = (suite: string): ReadonlyArray<TestTarget> => {
+  if (pgDown === undefined) return [sqliteTarget, pgTarget]
+  if (process.env.SEATKEEPER_REQUIRE_SERVICES === "1") {
+    describe(`${suite} on PostgreSQL`, () => {
+      it("needs PostgreSQL", () => {
+        throw new Error(
+          `PostgreSQL at ${PG_URL} is required (SEATKEEPER_REQUIRE_SERVICES=1) but unreachable: ${pgDown}`
+        )
+      })
+    })
+  } else {
+    console.warn(
+      `Skipping ${suite} on PostgreSQL: ${PG_URL} is unreachable (${pgDown}). ` +
+        "Set SEATKEEPER_REQUIRE_SERVICES=1 to fail instead."
+    )
+    describe.skip(`${suite} on PostgreSQL (skipped: ${PG_URL} unreachable)`, () => {
+      it("skipped", () => {})
+    })
+  }
+  return [sqliteTarget]
+}
+
+/** A database whose lifetime is a layer's (for suites that share one store). */
+export const databaseLayer = (target: TestTarget, options?: StoreOptions): Layer.Layer<Stores, StoreError> =>
+  Layer.unwrapScoped(Effect.map(target.database, (db) => db.store(options)))
+
 /** Builds one store on a database and returns its services. */
-export const openStore = (db: TestDatabase, options?: Partial<SqlLicenseStoreOptionsLike>) =>
+export const openStore = (db: TestDatabase, options?: StoreOptions) =>
   Layer.build(db.store(options)).pipe(
-    Effect.map((context) => ({ store: Context.get(context, LicenseStore), sql: Context.get(context, SqlClient.SqlClient) }))
+    Effect.map((context) => ({
+      connections: Context.get(context, ConnectionStore),
+      syncs: Context.get(context, SyncStore),
+      inventory: Context.get(context, InventoryStore),
+      audit: Context.get(context, AuditStore),
+      reclaim: Context.get(context, ReclaimStore),
+      users: Context.get(context, UserStore),
+      webhooks: Context.get(context, WebhookStore),
+      sql: Context.get(context, SqlClient.SqlClient),
+      context
+    }))
   )

@@ -3,9 +3,9 @@
  * write, the row id as additional data (a ciphertext copied onto another row does not decrypt), and keys
  * derived from `SEATKEEPER_SECRET_KEY`.
  *
- * @since 0.1.0
+ * @internal
  */
-import { StoreError } from "@seatkeeper/core/LicenseStore"
+import { StoreError } from "@seatkeeper/core/StoreError"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Crypto from "node:crypto"
@@ -32,8 +32,7 @@ const MIN_PASSPHRASE_LENGTH = 12
 const keyError = (description: string) =>
   new StoreError({
     reason: "Internal",
-    description:
-      `SEATKEEPER_SECRET_KEY is not usable: ${description}. Give 32 random bytes as base64 or hex ` +
+    description: `SEATKEEPER_SECRET_KEY is not usable: ${description}. Give 32 random bytes as base64 or hex ` +
       `(e.g. \`openssl rand -base64 32\`) or a passphrase of at least ${MIN_PASSPHRASE_LENGTH} characters`
   })
 
