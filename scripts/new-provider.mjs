@@ -58,17 +58,27 @@ const target = join(parent, `provider-${id}`)
 if (existsSync(target)) fail(`${relative(process.cwd(), target) || target} already exists; pick another id or remove it`)
 const toRoot = relative(target, root).split(sep).join("/") || "."
 
-// Dependency ranges follow the core's, so a new package never pins a second copy of effect.
+// Dependency ranges follow the core's: effect and @effect/* are peer dependencies (an app has one copy of
+// effect and picks it), with the core's own pinned versions to develop and test against.
 const core = JSON.parse(readFileSync(join(root, "packages", "core", "package.json"), "utf8"))
+const range = (section, name) => {
+  const value = core[section]?.[name]
+  if (typeof value !== "string") fail(`packages/core/package.json lacks ${section}.${name}, which the template needs`)
+  return value
+}
 const replacements = {
   __ID__: id,
   __NAME__: pascal,
   __DISPLAY__: display,
   __ROOT__: toRoot,
-  __EFFECT_VERSION__: core.dependencies.effect,
-  __PLATFORM_VERSION__: core.dependencies["@effect/platform"],
-  __EFFECT_VITEST_VERSION__: core.devDependencies["@effect/vitest"],
-  __VITEST_VERSION__: core.devDependencies.vitest
+  __EFFECT_PEER__: range("peerDependencies", "effect"),
+  __PLATFORM_PEER__: range("peerDependencies", "@effect/platform"),
+  __EXPERIMENTAL_PEER__: range("peerDependencies", "@effect/experimental"),
+  __EFFECT_VERSION__: range("devDependencies", "effect"),
+  __PLATFORM_VERSION__: range("devDependencies", "@effect/platform"),
+  __EXPERIMENTAL_VERSION__: range("devDependencies", "@effect/experimental"),
+  __EFFECT_VITEST_VERSION__: range("devDependencies", "@effect/vitest"),
+  __VITEST_VERSION__: range("devDependencies", "vitest")
 }
 const fill = (text) => text.replace(/__[A-Z_]+?__/g, (token) => replacements[token] ?? token)
 

@@ -11,16 +11,20 @@ the real one, step by step, keeping the suite green. The guide is `docs/adding-a
 |---|---|
 | `src/__NAME__Config.ts` | the config Schema: the host's settings form (titles, descriptions) and validation; secrets `Redacted` |
 | `src/__NAME__Client.ts` | the raw API through `@seatkeeper/core/ProviderHttp` (budget, retries, origin guard), wire schemas, error hints |
-| `src/__NAME__Provider.ts` | the `ProviderDefinition`: status mapping, accounts and entitlements, suspend and restore |
+| `src/__NAME__Provider.ts` | the `ProviderDefinition`: status mapping, accounts and entitlements, lookup, suspend and restore with receipts |
 | `src/sandbox/index.ts` | the simulated __DISPLAY__ for tests (`@seatkeeper/provider-__ID__/sandbox`) |
 | `test/conformance.test.ts` | the core conformance suite against the sandbox |
 
 ## To do
 
-1. Config: the fields the real API needs, with help text that says where to find each value.
+1. Config: the fields the real API needs, with help text that says where to find each value; every field
+   that says where the key is sent (base URL, organization) annotated `[BindsSecretsId]: true`.
 2. Client and sandbox: the real paths, paging (stop only when the API says there is no next page; report
-   its total if it has one), error bodies and hints, and the sandbox answering the same way.
-3. Provider: the real statuses (unknown ones map to `unknown`), entitlements and last activity.
+   its total if it has one), the one-user read that says a user is gone, error bodies and hints, and the
+   sandbox answering the same way.
+3. Provider: the real statuses (unknown ones map to `unknown`), entitlements (absent is not empty: leave
+   `entitlements` undefined when the API did not say), last activity read with `readInstant` (a value that
+   does not read is dropped and logged, never guessed), and the methods the receipts name.
 4. Tests beside the conformance suite: wire-level edge cases (msw) and the mapping.
 5. Register it: `__ID__: __NAME__Provider` in `apps/host/src/registry.ts`, and
    `"@seatkeeper/provider-__ID__": "workspace:^"` in `apps/host/package.json`; then `pnpm changeset`.

@@ -34,12 +34,18 @@
     "test": "vitest run"
   },
   "dependencies": {
-    "@seatkeeper/core": "workspace:^",
-    "@effect/platform": "__PLATFORM_VERSION__",
-    "effect": "__EFFECT_VERSION__"
+    "@seatkeeper/core": "workspace:^"
+  },
+  "peerDependencies": {
+    "@effect/experimental": "__EXPERIMENTAL_PEER__",
+    "@effect/platform": "__PLATFORM_PEER__",
+    "effect": "__EFFECT_PEER__"
   },
   "devDependencies": {
+    "@effect/experimental": "__EXPERIMENTAL_VERSION__",
+    "@effect/platform": "__PLATFORM_VERSION__",
     "@effect/vitest": "__EFFECT_VITEST_VERSION__",
+    "effect": "__EFFECT_VERSION__",
     "vitest": "__VITEST_VERSION__"
   },
   "publishConfig": {

@@ -10,17 +10,20 @@ export const program = Effect.gen(function*() {
   // and fails with reason "Incomplete" if fewer accounts came back than Atlassian reported.
   const accounts = yield* Stream.runCollect(atlassian.accounts)
   for (const account of accounts) {
-    const products = account.entitlements.map((e) => e.displayName).join(", ")
+    const products = (account.entitlements ?? []).map((e) => e.displayName).join(", ")
     console.log(`${account.displayName} <${account.email ?? "hidden"}> ${account.status} ${products}`)
   }
 
-  // Suspend the first active account that has not been active for 90 days.
+  // Suspend the first active account that has not been active for 90 days. Given the account itself, the
+  // adapter picks the method that fits it; the receipt names it (`lifecycle` for a managed account), so a
+  // later restore can undo exactly that: atlassian.restore(stale, { method: receipt.method }).
   const cutoff = Date.now() - 90 * 24 * 60 * 60 * 1000
   const stale = [...accounts].find((a) =>
     a.status === "active" && (a.lastActiveAt === undefined || Date.parse(a.lastActiveAt) < cutoff)
   )
-  if (stale) yield* atlassian.suspend(stale.externalId, { reason: "Inactive for 90 days" })
-  return { accounts: accounts.length, suspended: stale?.externalId }
+  if (stale === undefined) return { accounts: accounts.length, suspended: undefined, method: undefined }
+  const receipt = yield* atlassian.suspend(stale, { reason: "Inactive for 90 days" })
+  return { accounts: accounts.length, suspended: stale.externalId, method: receipt.method }
 })
 
 export const main = (env: Record<string, string | undefined>) =>

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { BudgetConfig, DefaultValueId } from "@seatkeeper/core/ProviderConfig"
+import { BaseUrl, BindsSecretsId, BudgetConfig, DefaultValueId } from "@seatkeeper/core/ProviderConfig"
 import * as Schema from "effect/Schema"
 
 /**
@@ -17,23 +17,6 @@ export const DEFAULT_BASE_URL = "https://api.atlassian.com"
  * @category defaults
  */
 export const DEFAULT_RATE_LIMIT = { requests: 100, windowSeconds: 60 } as const
-
-const HttpUrl = Schema.String.pipe(
-  Schema.filter((s) => {
-    let url: URL
-    try {
-      url = new URL(s)
-    } catch {
-      return "must be an absolute URL such as https://api.atlassian.com"
-    }
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      return `must use http or https, not ${url.protocol.replace(/:$/, "")}`
-    }
-    if (url.username !== "" || url.password !== "") return "must not carry credentials"
-    if (url.search !== "" || url.hash !== "") return "must not have a query string or fragment"
-    return true
-  })
-)
 
 /**
  * @since 0.1.0
@@ -52,30 +35,47 @@ export const AtlassianConfig = Schema.Struct({
   organizationId: Schema.Trim.pipe(
     Schema.nonEmptyString({ message: () => "must not be empty" }),
     Schema.pattern(/^[A-Za-z0-9._:-]{1,128}$/, {
-      message: () => "must be the organization ID from admin.atlassian.com/o/<organization ID>/ (letters, digits, dashes)"
+      message: () =>
+        "must be the organization ID from admin.atlassian.com/o/<organization ID>/ (letters, digits, dashes)"
     })
   ).annotations({
     title: "Organization ID",
     description:
-      "In admin.atlassian.com, the ID in the address bar after /o/ (also under Settings → API keys when you create a key)."
+      "In admin.atlassian.com, the ID in the address bar after /o/ (also under Settings → API keys when you " +
+      "create a key).",
+    [BindsSecretsId]: true
   }),
   apiKey: Schema.Redacted(
     Schema.String.pipe(Schema.nonEmptyString({ message: () => "must not be empty" }))
   ).annotations({
     title: "API key",
     description:
-      "An organization API key: admin.atlassian.com → Settings → API keys → Create API key. Create it without scopes if you want to suspend accounts."
+      "An organization API key: admin.atlassian.com → Settings → API keys → Create API key. Create it without " +
+      "scopes if you want to suspend accounts."
   }),
   adminEmail: Schema.Trim.pipe(
-    Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: () => "must be an email address such as admin@example.com" })
+    Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, {
+      message: () => "must be an email address such as admin@example.com"
+    })
   ).annotations({
     title: "Admin email",
     description: "The email of the organization admin who created the API key."
   }),
-  baseUrl: Schema.optional(HttpUrl.annotations({
-    title: "API base URL",
-    description: "Leave empty for Atlassian Cloud. Set it only for a proxy or a simulated organization.",
-    [DefaultValueId]: DEFAULT_BASE_URL
+  baseUrl: Schema.optional(
+    BaseUrl("https://api.atlassian.com").annotations({
+      title: "API base URL",
+      description: "Leave empty for Atlassian Cloud. Set it only for a proxy or a simulated organization " +
+        "(http:// only on this machine).",
+      [DefaultValueId]: DEFAULT_BASE_URL,
+      [BindsSecretsId]: true
+    })
+  ),
+  includeUnmanaged: Schema.optional(Schema.Boolean.annotations({
+    title: "Include unmanaged accounts",
+    description: "List every user of the organization through the directory API, not only managed accounts (on " +
+      "your verified domains): unmanaged and external accounts hold seats too. Unmanaged accounts are suspended " +
+      "in the directory (not billed, reversible) rather than deactivated.",
+    [DefaultValueId]: false
   })),
   rateLimit: Schema.optional(RateLimit.annotations({
     title: "Request budget",

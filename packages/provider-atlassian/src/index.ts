@@ -3,19 +3,42 @@
  *
  * @since 0.1.0
  */
+export * as AtlassianClient from "./AtlassianClient.js"
 export {
+  AtlassianConfig,
+  type AtlassianConfigEncoded,
+  DEFAULT_BASE_URL,
+  DEFAULT_RATE_LIMIT
+} from "./AtlassianConfig.js"
+export {
+  type AtlassianErrorBody,
+  classify,
+  hints,
+  parseErrorBody,
+  restrictionHint,
+  restrictionReasons
+} from "./AtlassianError.js"
+export {
+  activitySources,
   Atlassian,
   type AtlassianConnection,
   AtlassianProvider,
   capabilities,
   connect,
+  isMethod,
   layer,
   layerConfig,
+  mapDirectoryStatus,
   mapStatus,
+  type Method,
+  methodFor,
+  methods,
+  nonBillableAccountTypes,
+  type ProductInstance,
   toAccount,
-  toEntitlement
+  toDirectoryAccount,
+  toEntitlement,
+  toLicense,
+  toProductInstance
 } from "./AtlassianProvider.js"
-export { AtlassianConfig, type AtlassianConfigEncoded, DEFAULT_BASE_URL, DEFAULT_RATE_LIMIT } from "./AtlassianConfig.js"
-export { classify, hints, parseErrorBody } from "./AtlassianError.js"
-export * as AtlassianClient from "./AtlassianClient.js"
 export * as AtlassianSchema from "./AtlassianSchema.js"

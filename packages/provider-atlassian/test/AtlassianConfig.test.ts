@@ -1,12 +1,13 @@
-import { describeConfig, secretPaths } from "@seatkeeper/core/ProviderConfig"
 import { assert, describe, it } from "@effect/vitest"
+import { describeConfig, secretBindingPaths, secretPaths } from "@seatkeeper/core/ProviderConfig"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { AtlassianConfig } from "../src/AtlassianConfig.js"
 
-const decode = (input: unknown) => Schema.decodeUnknownEither(AtlassianConfig, { errors: "all", onExcessProperty: "error" })(input)
+const decode = (input: unknown) =>
+  Schema.decodeUnknownEither(AtlassianConfig, { errors: "all", onExcessProperty: "error" })(input)
 const problems = (input: unknown) =>
   Either.match(decode(input), {
     onLeft: (e) => ParseResult.ArrayFormatter.formatErrorSync(e).map((i) => `${i.path.join(".")}: ${i.message}`),
@@ -35,9 +36,17 @@ describe("AtlassianConfig", () => {
     assert.include(text, "organizationId: must not be empty")
     assert.include(text, "apiKey")
     assert.include(text, "adminEmail: must be an email address")
-    assert.include(text, "baseUrl: must use http or https, not ftp")
+    assert.include(text, "baseUrl: must use https, not ftp")
     assert.include(text, "rateLimit.requests: must be between 1 and 100000 requests")
     assert.include(text, "rateLimit.windowSeconds: must be more than 0 seconds")
+  })
+
+  it("sends the key over https only, except to this machine (a local proxy or a sandbox)", () => {
+    const plainHttp = problems({ ...valid, baseUrl: "http://api.atlassian.com" }).join()
+    assert.include(plainHttp, "only accepted for a loopback host")
+    assert.include(problems({ ...valid, baseUrl: "https://user:pw@api.atlassian.com" }).join(), "credentials")
+    assert.deepStrictEqual(problems({ ...valid, baseUrl: "http://127.0.0.1:4000" }), [])
+    assert.deepStrictEqual(problems({ ...valid, baseUrl: "https://proxy.acme.test/atlassian" }), [])
   })
 
   it("refuses an organization ID that would change the request path", () => {
@@ -51,12 +60,20 @@ describe("AtlassianConfig", () => {
       ["apiKey", "string", true, false],
       ["adminEmail", "string", false, false],
       ["baseUrl", "string", false, true],
+      ["includeUnmanaged", "boolean", false, true],
       ["rateLimit", "object", false, true]
     ])
     assert.include(fields[0]!.description ?? "", "admin.atlassian.com")
     assert.strictEqual(fields[1]!.title, "API key")
-    assert.deepStrictEqual(fields[4]!.fields!.map((f) => [f.name, f.type]), [["requests", "number"], ["windowSeconds", "number"]])
-    assert.deepStrictEqual(fields[4]!.default, { requests: 100, windowSeconds: 60 })
+    assert.strictEqual(fields[4]!.title, "Include unmanaged accounts")
+    assert.strictEqual(fields[4]!.default, false)
+    assert.deepStrictEqual(fields[5]!.fields!.map((f) => [f.name, f.type]), [
+      ["requests", "number"],
+      ["windowSeconds", "number"]
+    ])
+    assert.deepStrictEqual(fields[5]!.default, { requests: 100, windowSeconds: 60 })
     assert.deepStrictEqual(secretPaths(AtlassianConfig), [["apiKey"]])
+    // Changing where the key goes (the API's host, the organization) needs the key entered again.
+    assert.deepStrictEqual(secretBindingPaths(AtlassianConfig), [["organizationId"], ["baseUrl"]])
   })
 })

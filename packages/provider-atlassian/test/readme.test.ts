@@ -17,7 +17,8 @@ describe("README", () => {
     const org = await startSandbox({ users: 40, seed: 3 })
     try {
       const stale = org.users().find((u) =>
-        u.account_status === "active" && (u.last_active === undefined || Date.parse(u.last_active) < Date.now() - 90 * 86_400_000)
+        u.account_status === "active" &&
+        (u.last_active === undefined || Date.parse(u.last_active) < Date.now() - 90 * 86_400_000)
       )
       assert.isDefined(stale, "the generated roster has a stale active account")
       const result = await main({
@@ -28,6 +29,7 @@ describe("README", () => {
       })
       assert.strictEqual(result.accounts, 40)
       assert.isString(result.suspended)
+      assert.strictEqual(result.method, "lifecycle")
       assert.strictEqual(org.user(result.suspended!)!.account_status, "inactive")
       const disable = org.requests.find((r) => r.path.endsWith("/manage/lifecycle/disable"))
       assert.deepStrictEqual(disable?.body, { message: "Inactive for 90 days" })

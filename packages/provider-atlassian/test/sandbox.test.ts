@@ -3,9 +3,9 @@ import { spawn } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { parseCli } from "../src/sandbox/CliOptions.js"
 import type { AtlassianSandbox, SandboxUser } from "../src/sandbox/index.js"
 import { DEFAULT_API_KEY, generateUsers, make, startSandbox, validateFault } from "../src/sandbox/index.js"
-import { parseCli } from "../src/sandbox/CliOptions.js"
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
@@ -327,7 +327,11 @@ describe("roster control", () => {
     sandbox.updateUser(withEmail.account_id, { name: "Renamed", email: undefined })
     const pages = await allPages(sandbox)
     const served = pages.flatMap((p) => p.data)
-    assert.deepStrictEqual(served.map((u) => u.account_id), [...before.slice(1), ...added.map((u) => u.account_id), "custom-1"])
+    assert.deepStrictEqual(served.map((u) => u.account_id), [
+      ...before.slice(1),
+      ...added.map((u) => u.account_id),
+      "custom-1"
+    ])
     assert.strictEqual(pages[0]!.meta.total, 13)
     const renamed = served.find((u) => u.account_id === withEmail.account_id)!
     assert.strictEqual(renamed.name, "Renamed")
@@ -404,7 +408,10 @@ describe("lifecycle", () => {
   let target: SandboxUser
   beforeAll(async () => {
     sandbox = await startSandbox({ users: 20 })
-    target = sandbox.addUsers([{ account_id: "557058:0f1e2d3c-aaaa-4bbb-8ccc-000000000001", account_status: "active" }])[0]!
+    target = sandbox.addUsers([{
+      account_id: "557058:0f1e2d3c-aaaa-4bbb-8ccc-000000000001",
+      account_status: "active"
+    }])[0]!
   })
   afterAll(() => sandbox.close())
 
@@ -418,7 +425,10 @@ describe("lifecycle", () => {
     assert.strictEqual(listed.account_status, "inactive")
     assert.deepStrictEqual(sandbox.requests[0]!.body, { message: "On 6-month leave" })
     assert.strictEqual(sandbox.requests[0]!.route, "lifecycle")
-    assert.strictEqual(sandbox.requests[0]!.path, `/users/${encodeURIComponent(target.account_id)}/manage/lifecycle/disable`)
+    assert.strictEqual(
+      sandbox.requests[0]!.path,
+      `/users/${encodeURIComponent(target.account_id)}/manage/lifecycle/disable`
+    )
 
     const enable = await lifecycle(sandbox, target.account_id, "enable")
     assert.strictEqual(enable.status, 204)
@@ -499,7 +509,11 @@ describe("faults", () => {
       },
       { status: 404, shape: "user", check: (b: any) => assert.deepStrictEqual(b, { key: "accountNotFound" }) },
       { status: 401, shape: "org", check: (b: any) => assert.strictEqual(b.errors[0].status, "401") },
-      { status: 400, shape: "gateway", check: (b: any) => assert.deepStrictEqual(b, { code: 400, message: "Bad Request" }) }
+      {
+        status: 400,
+        shape: "gateway",
+        check: (b: any) => assert.deepStrictEqual(b, { code: 400, message: "Bad Request" })
+      }
     ] as const
     for (const c of cases) {
       sandbox.injectFault({ kind: "status", status: c.status, shape: c.shape })
@@ -516,7 +530,9 @@ describe("faults", () => {
   })
 
   it("a user-shaped 403 carries forbidden.action with the reason", async () => {
-    sandbox.injectFault({ kind: "status", status: 403, shape: "user", reason: "externalDirectory.scim" }, { on: "lifecycle" })
+    sandbox.injectFault({ kind: "status", status: 403, shape: "user", reason: "externalDirectory.scim" }, {
+      on: "lifecycle"
+    })
     const id = sandbox.users()[0]!.account_id
     const res = await lifecycle(sandbox, id, "disable", "{}")
     assert.strictEqual(res.status, 403)
@@ -543,7 +559,11 @@ describe("faults", () => {
     sandbox.injectFault({ kind: "status", status: 502, shape: "gateway" }, { times: 2, on: "users" })
     sandbox.injectFault({ kind: "status", status: 500, shape: "org" }, { on: "org", afterRequests: 1 })
     const orgUrl = `${sandbox.url}/admin/v1/orgs/${sandbox.orgId}`
-    assert.strictEqual((await fetch(orgUrl, authed(sandbox))).status, 200, "users fault does not hit org; org fault waits one")
+    assert.strictEqual(
+      (await fetch(orgUrl, authed(sandbox))).status,
+      200,
+      "users fault does not hit org; org fault waits one"
+    )
     assert.strictEqual((await fetch(usersUrl(sandbox), authed(sandbox))).status, 502)
     assert.strictEqual((await fetch(orgUrl, authed(sandbox))).status, 500)
     assert.strictEqual((await fetch(usersUrl(sandbox), authed(sandbox))).status, 502)
@@ -584,7 +604,10 @@ describe("faults", () => {
     assert.strictEqual(sandbox.requests[0]!.status, 0)
     assert.strictEqual(sandbox.requests[0]!.fault, "reset")
     sandbox.injectFault({ kind: "reset", partial: true })
-    const partial = await fetch(usersUrl(sandbox), authed(sandbox)).then((r) => r.text()).then(() => undefined, (e: unknown) => e)
+    const partial = await fetch(usersUrl(sandbox), authed(sandbox)).then((r) => r.text()).then(
+      () => undefined,
+      (e: unknown) => e
+    )
     assert.instanceOf(partial, Error, "the body breaks off")
     await expectHealthy()
   })
@@ -712,12 +735,16 @@ describe("rate limit", () => {
   it("puts the reset at the end of the window given by phaseMs, in seconds when asked", async () => {
     // Windows of 60 s starting at hh:mm:30: the current window ends at the next hh:mm:30.
     const phaseMs = Date.UTC(2026, 0, 1, 0, 0, 30)
-    const sandbox = await startSandbox({ users: 1, rateLimit: { requests: 100, windowSeconds: 60, phaseMs, resetFormat: "seconds" } })
+    const sandbox = await startSandbox({
+      users: 1,
+      rateLimit: { requests: 100, windowSeconds: 60, phaseMs, resetFormat: "seconds" }
+    })
     try {
       const before = Date.now()
       const res = await fetch(usersUrl(sandbox), authed(sandbox))
       const after = Date.now()
-      const end = (t: number) => new Date(phaseMs + (Math.floor((t - phaseMs) / 60_000) + 1) * 60_000).toISOString().slice(0, 19) + "Z"
+      const end = (t: number) =>
+        new Date(phaseMs + (Math.floor((t - phaseMs) / 60_000) + 1) * 60_000).toISOString().slice(0, 19) + "Z"
       assert.include([end(before), end(after)], res.headers.get("x-ratelimit-reset"))
       assert.match(res.headers.get("x-ratelimit-reset")!, /:30Z$/)
 
@@ -725,7 +752,8 @@ describe("rate limit", () => {
       const minutes = (await fetch(usersUrl(sandbox), authed(sandbox))).headers.get("x-ratelimit-reset")!
       assert.match(minutes, MINUTE_RESET)
       // Rounded up to the minute after the hh:mm:30 window end.
-      const expected = (t: number) => new Date(Math.ceil(Date.parse(end(t)) / 60_000) * 60_000).toISOString().slice(0, 16) + "Z"
+      const expected = (t: number) =>
+        new Date(Math.ceil(Date.parse(end(t)) / 60_000) * 60_000).toISOString().slice(0, 16) + "Z"
       assert.include([expected(before), expected(Date.now())], minutes)
     } finally {
       await sandbox.close()
@@ -740,7 +768,10 @@ describe("rate limit", () => {
       assert.isAtLeast(sandbox.maxRequestsInAnyWindow(1), 1)
       sandbox.resetLog()
       assert.strictEqual(sandbox.maxRequestsInAnyWindow(60_000), 0)
-      assert.throws(() => sandbox.setRateLimit({ requests: 0, windowSeconds: 60 }), /requests must be a whole number >= 1/)
+      assert.throws(
+        () => sandbox.setRateLimit({ requests: 0, windowSeconds: 60 }),
+        /requests must be a whole number >= 1/
+      )
     } finally {
       await sandbox.close()
     }
@@ -784,10 +815,16 @@ describe("control API over HTTP", () => {
     const read = await control(sandbox, "GET", `/users/${encodeURIComponent("712020:http-added")}`)
     assert.strictEqual(read.body.managedBy, "google")
 
-    assert.strictEqual((await control(sandbox, "DELETE", `/users/${encodeURIComponent("712020:http-added")}`)).status, 204)
+    assert.strictEqual(
+      (await control(sandbox, "DELETE", `/users/${encodeURIComponent("712020:http-added")}`)).status,
+      204
+    )
     assert.isUndefined(sandbox.user("712020:http-added"))
     const all = await control(sandbox, "GET", "/users")
-    assert.deepStrictEqual(all.body.users.map((u: SandboxUser) => u.account_id), sandbox.users().map((u) => u.account_id))
+    assert.deepStrictEqual(
+      all.body.users.map((u: SandboxUser) => u.account_id),
+      sandbox.users().map((u) => u.account_id)
+    )
     assert.strictEqual((await control(sandbox, "DELETE", "/users/nobody")).status, 404)
     const bad = await control(sandbox, "POST", "/users", { users: [{ account_id: "has spaces" }] })
     assert.strictEqual(bad.status, 400)
@@ -898,7 +935,9 @@ describe("Effect and CLI entry points", () => {
 
   const cli = fileURLToPath(new URL("../dist/sandbox/cli.js", import.meta.url))
   it.skipIf(!existsSync(cli))(
-    `the built CLI prints one JSON line and stops on SIGTERM${existsSync(cli) ? "" : " (skipped: build first, no dist/sandbox/cli.js)"}`,
+    `the built CLI prints one JSON line and stops on SIGTERM${
+      existsSync(cli) ? "" : " (skipped: build first, no dist/sandbox/cli.js)"
+    }`,
     async () => {
       const child = spawn(process.execPath, [cli, "--users", "12", "--page-size", "5", "--api-key", "cli-key"], {
         stdio: ["ignore", "pipe", "inherit"]

@@ -1,8 +1,8 @@
 // Wire-level edge cases with msw: exact headers and bodies the sandbox does not produce on its own, and
 // waits measured on the TestClock rather than the wall clock.
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as RequestBudget from "@seatkeeper/core/RequestBudget"
 import { assert, describe, it } from "@effect/vitest"
+import * as RequestBudget from "@seatkeeper/core/RequestBudget"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -51,12 +51,17 @@ describe("Atlassian wire behaviour", () => {
           arrivals.push(calls)
           const cursor = new URL(request.url).searchParams.get("cursor")
           if (cursor === null) {
-            return HttpResponse.json({ data: [user("a")], meta: { total: 2 }, links: { next: `${BASE}/admin/v1/orgs/${ORG}/users?cursor=p2` } })
+            const next = `${BASE}/admin/v1/orgs/${ORG}/users?cursor=p2`
+            return HttpResponse.json({ data: [user("a")], meta: { total: 2 }, links: { next } })
           }
           if (calls === 2) {
             return HttpResponse.json({ code: 429, message: "Too many requests" }, {
               status: 429,
-              headers: { "X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1970-01-01T00:02Z" }
+              headers: {
+                "X-RateLimit-Limit": "100",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": "1970-01-01T00:02Z"
+              }
             })
           }
           return HttpResponse.json({ data: [user("b")], meta: { total: 2 }, links: {} })
@@ -114,7 +119,9 @@ describe("error bodies", () => {
     [
       "org ApplicationError",
       404,
-      JSON.stringify({ errors: [{ id: "x", status: "404", code: "ADMIN-404-2", title: "Not Found", detail: "Organization not found" }] }),
+      JSON.stringify({
+        errors: [{ id: "x", status: "404", code: "ADMIN-404-2", title: "Not Found", detail: "Organization not found" }]
+      }),
       { code: "ADMIN-404-2", text: "Not Found: Organization not found" }
     ],
     [
@@ -123,7 +130,12 @@ describe("error bodies", () => {
       JSON.stringify({ errors: [{ status: "400", code: "ADMIN-UAM-400-2", title: "Inactive user", detail: null }] }),
       { code: "ADMIN-UAM-400-2", text: "Inactive user" }
     ],
-    ["gateway ProxyError", 429, JSON.stringify({ code: 429, message: "Rate limit exceeded" }), { code: "429", text: "Rate limit exceeded" }],
+    [
+      "gateway ProxyError",
+      429,
+      JSON.stringify({ code: 429, message: "Rate limit exceeded" }),
+      { code: "429", text: "Rate limit exceeded" }
+    ],
     [
       "403 NoPerms",
       403,
@@ -140,7 +152,10 @@ describe("error bodies", () => {
     [
       "user-management forbidden.action",
       403,
-      JSON.stringify({ key: "forbidden.action", context: { allowed: false, reason: { key: "externalDirectory.google" } } }),
+      JSON.stringify({
+        key: "forbidden.action",
+        context: { allowed: false, reason: { key: "externalDirectory.google" } }
+      }),
       { code: "forbidden.action", text: "forbidden.action", restriction: "externalDirectory.google" }
     ],
     ["HTML", 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", { text: "502 Bad Gateway" }],
@@ -159,4 +174,38 @@ describe("error bodies", () => {
       assert.isAtMost(error.description.length, 300)
     })
   }
+})
+
+describe("hints by shape and operation", () => {
+  const uam = (status: number, code: string) =>
+    JSON.stringify({ errors: [{ id: "x", status: String(status), code, title: "Forbidden", detail: "Refused" }] })
+
+  it("names the admin rule for a refused directory suspend, and the key without scopes for lifecycle", () => {
+    const admin = classify({ operation: "suspend", status: 403, body: uam(403, "ADMIN-UAM-403-2") })
+    assert.include(admin.hint ?? "", "does not suspend organization admins")
+    const lifecycle = classify({ operation: "restore", status: 403, body: JSON.stringify({ key: "forbidden" }) })
+    assert.include(lifecycle.hint ?? "", "WITHOUT scopes")
+    // A profile read (lookup) refused by the user-management API, and the org API refusing a listing.
+    const profile = classify({ operation: "lookup", status: 403, body: JSON.stringify({ key: "forbidden" }) })
+    assert.include(profile.hint ?? "", "user-management API")
+    assert.strictEqual(parseErrorBody(JSON.stringify({ key: "forbidden" })).shape, "userManagement")
+    const listing = classify({ operation: "accounts", status: 403, body: uam(403, "ADMIN-403-3") })
+    assert.include(listing.hint ?? "", "organization admin rights")
+  })
+
+  it("tells an unknown account from an unknown organization or directory", () => {
+    const hint = (operation: string, code: string) =>
+      classify({ operation, status: 404, body: uam(404, code) }).hint ?? ""
+    assert.include(hint("suspend", "ADMIN-UAM-404-1"), "no such account")
+    assert.include(hint("suspend", "ADMIN-UAM-404-2"), "no such directory")
+    assert.include(hint("verify", "ADMIN-404-2"), "organization ID")
+  })
+
+  it("says to sync again when Atlassian refuses a page cursor, and keeps long upstream text short", () => {
+    const stale = classify({ operation: "accounts", status: 400, body: uam(400, "ADMIN-400-1") })
+    assert.include(stale.hint ?? "", "sync again")
+    const body = uam(500, "ADMIN-500-1").replace("Refused", "x".repeat(5000))
+    const long = classify({ operation: "accounts", status: 500, body })
+    assert.isAtMost(long.description.length, 300)
+  })
 })

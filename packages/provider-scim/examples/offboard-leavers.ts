@@ -8,22 +8,26 @@ export const program = (leavers: ReadonlySet<string>) =>
     const scim = yield* Scim
 
     // Every user, with groups, roles and entitlements: the stream ends only when totalResults is reached
-    // (or the last cursor page), and fails with reason "Incomplete" if fewer users came back.
+    // (or the last cursor page), and fails with reason "Incomplete" if fewer users came back. A user whose
+    // response carries no groups, roles or entitlements has `entitlements: undefined`: the app did not say.
     const accounts = yield* Stream.runCollect(scim.accounts)
     for (const account of accounts) {
-      const access = account.entitlements.map((e) => e.displayName).join(", ")
+      const access = account.entitlements?.map((e) => e.displayName).join(", ") ?? "(access not reported)"
       console.log(`${account.displayName} <${account.email ?? "no email"}> ${account.status} ${access}`)
     }
 
-    // Suspend (active=false) the active accounts of people who left.
+    // Suspend (active=false) the active accounts of people who left. The receipt names what was done:
+    // method "scim-active", "Set active=false over SCIM (PATCH)"; a restore with that method undoes it.
     const suspended: Array<string> = []
+    const methods: Array<string> = []
     for (const account of accounts) {
       if (account.status === "active" && account.email !== undefined && leavers.has(account.email)) {
-        yield* scim.suspend(account.externalId, { reason: "Left the company" })
+        const receipt = yield* scim.suspend(account, { reason: "Left the company" })
         suspended.push(account.externalId)
+        methods.push(receipt.methodLabel)
       }
     }
-    return { accounts: accounts.length, suspended }
+    return { accounts: accounts.length, suspended, methods }
   })
 
 export const main = (env: Record<string, string | undefined>) =>

@@ -12,7 +12,6 @@ import type { RequestStats } from "@seatkeeper/core/Provider"
 import { ProviderError } from "@seatkeeper/core/ProviderError"
 import * as ProviderHttp from "@seatkeeper/core/ProviderHttp"
 import type { RequestBudget } from "@seatkeeper/core/RequestBudget"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -20,7 +19,7 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { DEFAULT_DIALECT, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT, type ScimConfig } from "./ScimConfig.js"
 import { classify, hints } from "./ScimError.js"
-import { JsonObject, ListResponse, PatchOpSchema, UserSchema } from "./ScimSchema.js"
+import { JsonObject, ListResponse, PatchOpSchema, User, UserSchema } from "./ScimSchema.js"
 
 /**
  * What the service's `/ServiceProviderConfig` says Seatkeeper can use (RFC 7643 §5, RFC 9865 §3).
@@ -72,7 +71,21 @@ export const readServiceFeatures = (spc: JsonObject): ServiceFeatures => {
  * @since 0.1.0
  * @category models
  */
-export const assumedFeatures: ServiceFeatures = { advertised: false, patch: true, cursor: false, maxPageSize: undefined }
+export const assumedFeatures: ServiceFeatures = {
+  advertised: false,
+  patch: true,
+  cursor: false,
+  maxPageSize: undefined
+}
+
+/**
+ * How `active` is set on a service: `patch` (`PATCH /Users/{id}`) or `put` (`GET` then `PUT` of the whole
+ * user, where PATCH is not supported).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Transport = "patch" | "put"
 
 /**
  * @since 0.1.0
@@ -98,18 +111,24 @@ export interface ScimClientService {
   /** `GET /Users/{id}`, the resource whole. */
   readonly getUser: (operation: string, id: string) => Effect.Effect<JsonObject, ProviderError>
   /**
-   * Sets `active`: `PATCH /Users/{id}` with the dialect's op, or, where the service does not support PATCH,
-   * `GET` then `PUT` of the whole user with `active` changed.
+   * `GET /Users/{id}` as a User: `None` when the service answers 404 (the user is gone), the user otherwise.
+   * A 404 web page (a proxy's) and a resource with another `id` fail with `InvalidResponse`: neither shows
+   * the user is gone.
    */
-  readonly setActive: (operation: "suspend" | "restore", id: string, active: boolean) => Effect.Effect<void, ProviderError>
+  readonly findUser: (operation: string, id: string) => Effect.Effect<Option.Option<User>, ProviderError>
+  /** How `active` would be set now: PATCH, or PUT where the service does not support PATCH. */
+  readonly transport: (operation: string) => Effect.Effect<Transport, ProviderError>
+  /**
+   * Sets `active`: `PATCH /Users/{id}` with the dialect's op, or, where the service does not support PATCH,
+   * `GET` then `PUT` of the whole user with `active` changed. Succeeds with the transport it used.
+   */
+  readonly setActive: (
+    operation: "suspend" | "restore",
+    id: string,
+    active: boolean
+  ) => Effect.Effect<Transport, ProviderError>
   readonly stats: Effect.Effect<RequestStats>
 }
-
-/**
- * @since 0.1.0
- * @category tags
- */
-export class ScimClient extends Context.Tag("@seatkeeper/provider-scim/ScimClient")<ScimClient, ScimClientService>() {}
 
 /**
  * The base URL without a trailing slash, so paths join predictably.
@@ -142,7 +161,7 @@ export const make = (
         accept: `${SCIM_JSON}, application/json`
       },
       budget: { key: budgetKey, policy: config.rateLimit ?? DEFAULT_RATE_LIMIT },
-      classify: ({ body, operation, status }) => classify({ app, operation, status, body, patchOp })
+      classify: ({ body, headers, operation, status }) => classify({ app, operation, status, body, headers, patchOp })
     })
 
     const fail = (operation: string, reason: ProviderError["reason"], description: string, hint?: string) =>
@@ -151,27 +170,36 @@ export const make = (
     const cachedFeatures = yield* Ref.make(Option.none<ServiceFeatures>())
     // Read on behalf of `operation`, so that a bad token fails the connection test as "verify", a sync as
     // "accounts", and so on.
-    const features = (operation: string) => Effect.flatMap(Ref.get(cachedFeatures), Option.match({
-      onSome: Effect.succeed,
-      onNone: () =>
-        http.json(operation, HttpClientRequest.get(`${baseUrl}/ServiceProviderConfig`), JsonObject, {
-          idempotent: true
-        }).pipe(
-          Effect.map(readServiceFeatures),
-          // A service without (a readable) ServiceProviderConfig still lists users: assume the RFC defaults.
-          // Bad tokens, rate limits and outages are not swallowed: the next call would meet them anyway.
-          Effect.catchIf(
-            (e) => e.reason === "NotFound" || e.reason === "Unsupported" || e.reason === "Forbidden" || e.reason === "InvalidResponse",
-            () => Effect.succeed(assumedFeatures)
-          ),
-          Effect.tap((found) => Ref.set(cachedFeatures, Option.some(found)))
-        )
-    }))
+    const features = (operation: string) =>
+      Effect.flatMap(
+        Ref.get(cachedFeatures),
+        Option.match({
+          onSome: Effect.succeed,
+          onNone: () =>
+            http.json(operation, HttpClientRequest.get(`${baseUrl}/ServiceProviderConfig`), JsonObject, {
+              idempotent: true
+            }).pipe(
+              Effect.map(readServiceFeatures),
+              // A service without (a readable) ServiceProviderConfig still lists users: assume the RFC defaults.
+              // Bad tokens, rate limits and outages are not swallowed: the next call would meet them anyway.
+              Effect.catchIf(
+                (e) =>
+                  e.reason === "NotFound" || e.reason === "Unsupported" || e.reason === "Forbidden" ||
+                  e.reason === "InvalidResponse",
+                () => Effect.succeed(assumedFeatures)
+              ),
+              Effect.tap((found) => Ref.set(cachedFeatures, Option.some(found)))
+            )
+        })
+      )
 
     const serviceFeatures = features("serviceProviderConfig")
 
     const pageSizeOf = (offered: ServiceFeatures) =>
-      Math.max(1, Math.min(config.dialect?.pageSizeCap ?? DEFAULT_PAGE_SIZE, offered.maxPageSize ?? Number.POSITIVE_INFINITY))
+      Math.max(
+        1,
+        Math.min(config.dialect?.pageSizeCap ?? DEFAULT_PAGE_SIZE, offered.maxPageSize ?? Number.POSITIVE_INFINITY)
+      )
 
     const list = (operation: string, params: Record<string, string>) =>
       http.json(operation, HttpClientRequest.get(`${baseUrl}/Users?${new URLSearchParams(params)}`), ListResponse, {
@@ -192,7 +220,9 @@ export const make = (
           }
           const got = page.Resources?.length ?? 0
           const next = startIndex + got
-          if (next - 1 >= total) return Effect.succeed([page, Option.none<number>()] as const)
+          if (next - 1 >= total) {
+            return Effect.succeed([page, Option.none<number>()] as const)
+          }
           if (got === 0) {
             return fail(
               "accounts",
@@ -212,7 +242,8 @@ export const make = (
         (cursor: string) =>
           Effect.map(
             list("accounts", { cursor, count: String(count) }),
-            (page) => [page, Option.fromNullable(page.nextCursor || undefined)] as const
+            (page) =>
+              [page, Option.fromNullable(page.nextCursor || undefined)] as const
           ),
         { provider: "scim", operation: "accounts" }
       )
@@ -225,33 +256,60 @@ export const make = (
     const probe = Effect.flatMap(features("verify"), (offered) =>
       list("verify", offered.cursor ? { cursor: "", count: "1" } : { startIndex: "1", count: "1" })).pipe(Effect.asVoid)
 
-    const userUrl = (id: string) => `${baseUrl}/Users/${encodeURIComponent(id)}`
+    const userUrl = (id: string) =>
+      `${baseUrl}/Users/${encodeURIComponent(id)}`
 
     const getUser = (operation: string, id: string) =>
       http.json(operation, HttpClientRequest.get(userUrl(id)), JsonObject, { idempotent: true })
+
+    const findUser = (operation: string, id: string) =>
+      http.json(operation, HttpClientRequest.get(userUrl(id)), User, { idempotent: true }).pipe(
+        Effect.flatMap((user) =>
+          user.id === id
+            ? Effect.succeed(Option.some(user))
+            : fail(
+              operation,
+              "InvalidResponse",
+              `${app} answered the request for user ${id} with user ${user.id}`,
+              `${app}'s SCIM service does not follow RFC 7644 here; report it to ${app}.`
+            )
+        ),
+        // Only the service's own 404 says the user is gone (ScimError turns a proxy's web page into InvalidResponse).
+        Effect.catchIf((e) =>
+          e.reason === "NotFound" && e.status === 404, () =>
+          Effect.succeed(Option.none<User>()))
+      )
+
+    const transport = (operation: string) =>
+      Effect.map(features(operation), (offered): Transport => (offered.patch ? "patch" : "put"))
 
     const scimBody = (request: HttpClientRequest.HttpClientRequest, body: unknown) =>
       HttpClientRequest.bodyText(request, JSON.stringify(body), SCIM_JSON)
 
     // Some services answer 200 with the user yet leave `active` as it was: that is not a success.
-    const checkApplied = (operation: string, id: string, active: boolean, hint: string) =>
-    (response: HttpClientResponse.HttpClientResponse) =>
-      Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (text) => {
-        let reported: unknown
-        try {
-          reported = text.trim() === "" ? undefined : (JSON.parse(text) as { readonly active?: unknown }).active
-        } catch {
-          reported = undefined
-        }
-        return typeof reported === "boolean" && reported !== active
-          ? fail(
-            operation,
-            "InvalidResponse",
-            `${app} accepted the change of user ${id} but still reports active=${reported}`,
-            hint
-          )
-          : Effect.void
-      })
+    const checkApplied =
+      (operation: string, id: string, active: boolean, hint: string) =>
+      (response: HttpClientResponse.HttpClientResponse) =>
+        Effect.flatMap(
+          Effect.orElseSucceed(response.text, () =>
+            ""),
+          (text) => {
+            let reported: unknown
+            try {
+              reported = text.trim() === "" ? undefined : (JSON.parse(text) as { readonly active?: unknown }).active
+            } catch {
+              reported = undefined
+            }
+            return typeof reported === "boolean" && reported !== active
+              ? fail(
+                operation,
+                "InvalidResponse",
+                `${app} accepted the change of user ${id} but still reports active=${reported}`,
+                hint
+              )
+              : Effect.void
+          }
+        )
 
     const patchActive = (operation: "suspend" | "restore", id: string, active: boolean) =>
       http.execute(
@@ -262,7 +320,10 @@ export const make = (
         }),
         // Setting active to the same value twice leaves the same state: a retry after a lost answer is harmless.
         { idempotent: true }
-      ).pipe(Effect.flatMap(checkApplied(operation, id, active, hints.patchShape(app, patchOp))))
+      ).pipe(
+        Effect.flatMap(checkApplied(operation, id, active, hints.patchShape(app, patchOp))),
+        Effect.as("patch" as const)
+      )
 
     const putActive = (operation: "suspend" | "restore", id: string, active: boolean) =>
       Effect.gen(function*() {
@@ -272,7 +333,12 @@ export const make = (
         const schemas = Array.isArray(user.schemas) ? user.schemas : [UserSchema]
         const response = yield* http.execute(
           operation,
-          scimBody(HttpClientRequest.put(userUrl(id)), { ...user, schemas, id: typeof user.id === "string" ? user.id : id, active }),
+          scimBody(HttpClientRequest.put(userUrl(id)), {
+            ...user,
+            schemas,
+            id: typeof user.id === "string" ? user.id : id,
+            active
+          }),
           { idempotent: true }
         ).pipe(Effect.mapError((error) =>
           error.reason === "InvalidConfig" && error.status === 400
@@ -280,15 +346,21 @@ export const make = (
             : error
         ))
         yield* checkApplied(operation, id, active, hints.putRejected(app))(response)
+        return "put" as const
       })
 
-    const setActive = (operation: "suspend" | "restore", id: string, active: boolean) =>
+    const setActive = (
+      operation: "suspend" | "restore",
+      id: string,
+      active: boolean
+    ): Effect.Effect<Transport, ProviderError> =>
       Effect.flatMap(features(operation), (offered) =>
         offered.patch
           ? patchActive(operation, id, active).pipe(
             Effect.catchIf(
               // PATCH advertised (or assumed) but refused as a method: remember, and use PUT from now on.
-              (e) => e.status === 405 || e.status === 501,
+              (e) =>
+                e.status === 405 || e.status === 501,
               () =>
                 Ref.set(cachedFeatures, Option.some({ ...offered, patch: false })).pipe(
                   Effect.zipRight(putActive(operation, id, active))
@@ -297,7 +369,7 @@ export const make = (
           )
           : putActive(operation, id, active))
 
-    return ScimClient.of({
+    return ({
       appName: app,
       baseUrl,
       budgetKey,
@@ -306,6 +378,8 @@ export const make = (
       probe,
       usersPages,
       getUser,
+      findUser,
+      transport,
       setActive,
       stats: http.stats
     })

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { BudgetConfig, DefaultValueId } from "@seatkeeper/core/ProviderConfig"
+import { BaseUrl, BindsSecretsId, BudgetConfig, DefaultValueId } from "@seatkeeper/core/ProviderConfig"
 import * as Schema from "effect/Schema"
 
 /**
@@ -26,25 +26,20 @@ export const DEFAULT_PAGE_SIZE = 100
  */
 export const DEFAULT_DIALECT = { deactivation: "active-false", patchOp: "replace" } as const
 
-const ScimBaseUrl = Schema.Trim.pipe(
-  Schema.filter((s) => {
-    let url: URL
-    try {
-      url = new URL(s)
-    } catch {
-      return "must be an absolute URL such as https://api.example.com/scim/v2"
-    }
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      return `must use http or https, not ${url.protocol.replace(/:$/, "")}`
-    }
-    if (url.username !== "" || url.password !== "") return "must not carry credentials: put the token in the bearer token field"
-    if (url.search !== "" || url.hash !== "") return "must not have a query string or fragment"
+/**
+ * The SCIM base URL: core's `BaseUrl` rules (https; http only for a loopback host; no credentials, query
+ * or fragment), trimmed, and not a pasted `/Users` or `/ServiceProviderConfig` endpoint.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const ScimBaseUrl = Schema.compose(Schema.Trim, BaseUrl("https://api.example.com/scim/v2")).pipe(
+  Schema.filter((s) =>
     // People paste the Users endpoint; the base is the root that /Users and /ServiceProviderConfig hang off.
-    if (/\/(Users|ServiceProviderConfig)\/*$/i.test(url.pathname)) {
-      return "must be the SCIM service root without /Users or /ServiceProviderConfig, e.g. https://api.example.com/scim/v2"
-    }
-    return true
-  })
+    /\/(Users|ServiceProviderConfig)\/*$/i.test(new URL(s).pathname)
+      ? "must be the SCIM service root without /Users or /ServiceProviderConfig, e.g. https://api.example.com/scim/v2"
+      : true
+  )
 )
 
 /**
@@ -164,7 +159,10 @@ export const ScimConfig = Schema.Struct({
     title: "SCIM base URL",
     description:
       "The app's SCIM 2.0 endpoint, the root that /Users and /ServiceProviderConfig hang off, from the app's " +
-      "provisioning settings, e.g. https://api.example.com/scim/v2."
+      "provisioning settings, e.g. https://api.example.com/scim/v2. The bearer token is sent only here: " +
+      "changing it asks for the token again.",
+    // The token goes to this URL: a new one must come with the token entered again (invariant 12).
+    [BindsSecretsId]: true
   }),
   bearerToken: Schema.Redacted(
     Schema.String.pipe(Schema.nonEmptyString({ message: () => "must not be empty" }))

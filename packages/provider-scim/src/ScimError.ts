@@ -78,9 +78,19 @@ export const hints = {
     `${app} has no SCIM Users endpoint at this base URL: check the base URL (the SCIM root, e.g. ` +
     "https://api.example.com/scim/v2, without /Users) and that SCIM provisioning is enabled.",
   accountNotFound: (app: string) => `${app} has no such user; it may have been deleted. Sync again.`,
+  notScim: (app: string) =>
+    `Something in front of ${app}'s SCIM service (a proxy or gateway) answered with a web page instead of a SCIM ` +
+    "error, so this is not taken as the user being gone. Check the base URL and the network path, then sync again.",
+  deletes: (app: string) =>
+    `Suspend or remove the user in ${app}'s admin console. If ${app} in fact deactivates on active=false, ` +
+    "set the connection's dialect \"What active=false does\" to active-false.",
+  unknownMethod: (method: string) =>
+    `The SCIM adapter has one method, scim-active (it sets active); "${method}" is not one of its methods, so ` +
+    "nothing was changed. Restore without a method, or with scim-active, to set active=true.",
   rateLimited: (app: string) =>
     `${app} kept rate-limiting the requests; lower the connection's request budget or sync later.`,
-  unavailable: (app: string) => `${app}'s SCIM service did not answer properly; this is usually temporary. Try again in a few minutes.`,
+  unavailable: (app: string) =>
+    `${app}'s SCIM service did not answer properly; this is usually temporary. Try again in a few minutes.`,
   notImplemented: (app: string) => `${app}'s SCIM service does not implement this call.`,
   incomplete: (app: string) =>
     `${app} returned fewer users than it reported in totalResults, so nothing was changed. Sync again; if it ` +
@@ -104,6 +114,13 @@ export const hints = {
 
 const isAction = (operation: string) => operation === "suspend" || operation === "restore"
 
+// The calls that name one user (`/Users/{id}`): a 404 there means the user, not the endpoint, is missing.
+const isUserCall = (operation: string) => isAction(operation) || operation === "lookup" || operation === "preflight"
+
+// A web page (a proxy's or gateway's 404) is not the SCIM service speaking: it cannot confirm a user is gone.
+const looksLikeHtml = (body: string, headers: Readonly<Record<string, string>> | undefined) =>
+  /^\s*</.test(body) || (headers?.["content-type"] ?? "").toLowerCase().startsWith("text/html")
+
 const baseReason = (status: number): ProviderErrorReason => {
   if (status === 401) return "Unauthorized"
   if (status === 403) return "Forbidden"
@@ -116,7 +133,9 @@ const baseReason = (status: number): ProviderErrorReason => {
 
 /**
  * Maps a failed response to a `ProviderError` with a hint. `app` is the connection's app name (hints name
- * it); `patchOp` the dialect's PATCH operation, named in the hint of a refused PATCH.
+ * it); `patchOp` the dialect's PATCH operation, named in the hint of a refused PATCH. A 404 on a call that
+ * names one user (`suspend`, `restore`, `lookup`, `preflight`) is that user missing; a `lookup` answered
+ * 404 with a web page (a proxy's) is `InvalidResponse`, because it does not show the user is gone.
  *
  * @since 0.1.0
  * @category errors
@@ -126,9 +145,20 @@ export const classify = (input: {
   readonly operation: string
   readonly status: number
   readonly body: string
+  readonly headers?: Readonly<Record<string, string>> | undefined
   readonly patchOp?: string | undefined
 }): ProviderError => {
   const { app, operation, status } = input
+  if (status === 404 && operation === "lookup" && looksLikeHtml(input.body, input.headers)) {
+    return new ProviderError({
+      reason: "InvalidResponse",
+      provider: "scim",
+      operation,
+      status,
+      description: `${app} answered HTTP 404 with a web page, not a SCIM error`,
+      hint: hints.notScim(app)
+    })
+  }
   const parsed = parseErrorBody(input.body)
   const scimType = parsed.scimType
   let reason = baseReason(status)
@@ -141,7 +171,7 @@ export const classify = (input: {
       hint = isAction(operation) ? hints.forbiddenAction(app) : hints.forbidden(app)
       break
     case "NotFound":
-      hint = isAction(operation) ? hints.accountNotFound(app) : hints.usersNotFound(app)
+      hint = isUserCall(operation) ? hints.accountNotFound(app) : hints.usersNotFound(app)
       break
     case "RateLimited":
       hint = hints.rateLimited(app)

@@ -79,7 +79,9 @@ export const User = Schema.Struct(
       familyName: OptionalString
     }))),
     userType: OptionalString,
-    active: Schema.optional(Schema.NullOr(Schema.Union(Schema.Boolean, Schema.Literal("true", "false", "True", "False")))),
+    active: Schema.optional(
+      Schema.NullOr(Schema.Union(Schema.Boolean, Schema.Literal("true", "false", "True", "False")))
+    ),
     emails: MultiValues,
     groups: MultiValues,
     roles: MultiValues,

@@ -3,30 +3,38 @@
  *
  * @since 0.1.0
  */
+export * as ScimClient from "./ScimClient.js"
 export {
-  capabilities,
-  connect,
-  entitlementKinds,
-  layer,
-  layerConfig,
-  mapStatus,
-  readAttribute,
-  Scim,
-  type ScimConnection,
-  ScimProvider,
-  toAccount,
-  toEntitlements
-} from "./ScimProvider.js"
-export {
+  Deactivation,
   DEFAULT_DIALECT,
   DEFAULT_PAGE_SIZE,
   DEFAULT_RATE_LIMIT,
-  Deactivation,
   Dialect,
   PatchOp,
+  ScimBaseUrl,
   ScimConfig,
   type ScimConfigEncoded
 } from "./ScimConfig.js"
 export { classify, hints, parseErrorBody, type ScimErrorBody } from "./ScimError.js"
-export * as ScimClient from "./ScimClient.js"
+export {
+  ACTIVE_METHOD,
+  capabilities,
+  connect,
+  entitlementKinds,
+  lastSignInSource,
+  layer,
+  layerConfig,
+  type MappingOptions,
+  mapStatus,
+  methodLabel,
+  readAttribute,
+  readUser,
+  Scim,
+  type ScimConnection,
+  ScimProvider,
+  toAccount,
+  toEntitlements,
+  type UserReading,
+  warnDropped
+} from "./ScimProvider.js"
 export * as ScimSchema from "./ScimSchema.js"

@@ -1,12 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { describeConfig, secretPaths } from "@seatkeeper/core/ProviderConfig"
+import { describeConfig, secretBindingPaths, secretPaths } from "@seatkeeper/core/ProviderConfig"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { ScimConfig } from "../src/ScimConfig.js"
 
-const decode = (input: unknown) => Schema.decodeUnknownEither(ScimConfig, { errors: "all", onExcessProperty: "error" })(input)
+const decode = (input: unknown) =>
+  Schema.decodeUnknownEither(ScimConfig, { errors: "all", onExcessProperty: "error" })(input)
 const problems = (input: unknown) =>
   Either.match(decode(input), {
     onLeft: (e) => ParseResult.ArrayFormatter.formatErrorSync(e).map((i) => `${i.path.join(".")}: ${i.message}`),
@@ -50,7 +51,7 @@ describe("ScimConfig", () => {
       dialect: { pageSizeCap: 0, deactivation: "deactivate", patchOp: "set", lastActivityAttribute: "last login" }
     }).join("\n")
     assert.include(text, "appName: must not be empty")
-    assert.include(text, "baseUrl: must use http or https, not ftp")
+    assert.include(text, "baseUrl: must use https, not ftp")
     assert.include(text, "bearerToken")
     assert.include(text, "rateLimit.requests: must be between 1 and 100000 requests")
     assert.include(text, "rateLimit.windowSeconds: must be more than 0 seconds")
@@ -62,9 +63,30 @@ describe("ScimConfig", () => {
 
   it("refuses the Users endpoint, credentials or a query in the base URL", () => {
     assert.include(problems({ ...valid, baseUrl: "https://api.example.com/scim/v2/Users" }).join(), "without /Users")
-    assert.include(problems({ ...valid, baseUrl: "https://me:pw@api.example.com/scim/v2" }).join(), "must not carry credentials")
+    assert.include(
+      problems({ ...valid, baseUrl: "https://me:pw@api.example.com/scim/v2" }).join(),
+      "must not carry credentials"
+    )
     assert.include(problems({ ...valid, baseUrl: "https://api.example.com/scim/v2?token=x" }).join(), "query string")
     assert.include(problems({ ...valid, baseUrl: "scim.example.com" }).join(), "must be an absolute URL")
+  })
+
+  it("takes https, and http only for a loopback host, so the token never crosses the network readable", () => {
+    assert.include(
+      problems({ ...valid, baseUrl: "http://api.example.com/scim/v2" }).join(),
+      "http:// is only accepted for a loopback host"
+    )
+    for (const baseUrl of ["http://127.0.0.1:8080/scim/v2", "http://localhost/scim/v2", "http://[::1]:3000/scim"]) {
+      assert.deepStrictEqual(problems({ ...valid, baseUrl }), [], baseUrl)
+    }
+    assert.deepStrictEqual(problems({ ...valid, baseUrl: "  https://api.example.com/scim/v2  " }), [])
+    const trimmed = Either.getOrThrow(decode({ ...valid, baseUrl: " https://x.test/scim/v2 " }))
+    assert.strictEqual(trimmed.baseUrl, "https://x.test/scim/v2")
+  })
+
+  it("marks the base URL as where the token goes: changing it asks for the token again", () => {
+    assert.deepStrictEqual(secretBindingPaths(ScimConfig), [["baseUrl"]])
+    assert.deepStrictEqual(describeConfig(ScimConfig).filter((f) => f.bindsSecrets).map((f) => f.name), ["baseUrl"])
   })
 
   it("describes a settings form with help text, the token as a secret and budget and dialect as nested groups", () => {
@@ -88,7 +110,12 @@ describe("ScimConfig", () => {
     ])
     assert.include(dialect[1]!.description ?? "", "PagerDuty")
     // The form offers the dialect's choices rather than a free text field.
-    assert.deepStrictEqual(dialect.map((f) => f.choices), [undefined, ["active-false", "delete"], ["replace", "add"], undefined])
+    assert.deepStrictEqual(dialect.map((f) => f.choices), [
+      undefined,
+      ["active-false", "delete"],
+      ["replace", "add"],
+      undefined
+    ])
     assert.deepStrictEqual(secretPaths(ScimConfig), [["bearerToken"]])
   })
 })

@@ -3,10 +3,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { ActivityExtension, generateUsers, type ScimServer, startScimServer, type StoredUser } from "./scimServer.js"
 import { connectTo, requestsOn } from "./helpers.js"
+import { ActivityExtension, generateUsers, type ScimServer, startScimServer, type StoredUser } from "./scimServer.js"
 
 const server = (options?: Parameters<typeof startScimServer>[0]) =>
   Effect.acquireRelease(
@@ -15,8 +16,14 @@ const server = (options?: Parameters<typeof startScimServer>[0]) =>
   )
 
 const collect = (s: ScimServer, overrides?: Parameters<typeof connectTo>[1]) =>
-  Effect.flatMap(connectTo(s, overrides), (connection) =>
-    Effect.map(Stream.runCollect(connection.accounts), (accounts) => ({ connection, accounts: Chunk.toReadonlyArray(accounts) })))
+  Effect.flatMap(
+    connectTo(s, overrides),
+    (connection) =>
+      Effect.map(
+        Stream.runCollect(connection.accounts),
+        (accounts) => ({ connection, accounts: Chunk.toReadonlyArray(accounts) })
+      )
+  )
 
 describe("SCIM adapter against SCIMMY", () => {
   it.scopedLive("reads the ServiceProviderConfig SCIMMY serves: PATCH, no cursor paging, at most 200 per page", () =>
@@ -70,7 +77,11 @@ describe("SCIM adapter against SCIMMY", () => {
           id: "a1",
           userName: "ada@acme.test",
           name: { givenName: "Ada", familyName: "Lovelace" },
-          emails: [{ value: "ada.home@example.test", type: "home" }, { value: "ada@acme.test", type: "work", primary: true }],
+          emails: [{ value: "ada.home@example.test", type: "home" }, {
+            value: "ada@acme.test",
+            type: "work",
+            primary: true
+          }],
           active: true,
           groups: [
             { value: "g-eng", display: "Engineering", type: "direct" },
@@ -95,17 +106,33 @@ describe("SCIM adapter against SCIMMY", () => {
         "Ada Lovelace",
         "user"
       ])
-      assert.deepStrictEqual(ada.entitlements.map((e) => [e.key, e.product, e.displayName, e.status]), [
+      assert.deepStrictEqual(ada.entitlements!.map((e) => [e.key, e.product, e.displayName, e.status]), [
         ["group:g-eng", "group", "Engineering (group)", "active"],
         ["group:g-all", "group", "g-all (group)", "active"],
         ["role:owner", "role", "Workspace owner (role)", "active"],
         ["entitlement:seat:pro", "entitlement", "Pro seat (entitlement)", "active"]
       ])
-      assert.strictEqual(ada.lastActiveAt, undefined, "SCIM has no standard last activity, and meta.lastModified is not one")
+      assert.strictEqual(
+        ada.lastActiveAt,
+        undefined,
+        "SCIM has no standard last activity, and meta.lastModified is not one"
+      )
 
       const ben = byId.get("b2")!
-      assert.deepStrictEqual([ben.status, ben.sourceStatus, ben.displayName, ben.email], ["suspended", "active=false", "Ben Inactive", undefined])
-      assert.deepStrictEqual(ben.entitlements, [])
+      assert.deepStrictEqual([ben.status, ben.sourceStatus, ben.displayName, ben.email], [
+        "suspended",
+        "active=false",
+        "Ben Inactive",
+        undefined
+      ])
+      // Ben's record carries no groups, roles or entitlements: the service did not say, so nothing is removed.
+      assert.strictEqual(ben.entitlements, undefined)
+      assert.deepStrictEqual([ada.groups, ada.roles, ben.groups, ben.roles], [
+        ["Engineering", "g-all"],
+        ["owner"],
+        undefined,
+        undefined
+      ])
       assert.strictEqual(byId.get("c3")!.displayName, "cid@acme.test")
     }))
 
@@ -113,7 +140,12 @@ describe("SCIM adapter against SCIMMY", () => {
     Effect.gen(function*() {
       const scim = yield* server({
         users: [
-          { id: "x1", userName: "x1@acme.test", active: true, [ActivityExtension.id]: { lastLoginAt: "2026-10-30T08:15:00.000Z" } },
+          {
+            id: "x1",
+            userName: "x1@acme.test",
+            active: true,
+            [ActivityExtension.id]: { lastLoginAt: "2026-10-30T08:15:00.000Z" }
+          },
           { id: "x2", userName: "x2@acme.test", active: true }
         ]
       })
@@ -142,8 +174,14 @@ describe("SCIM adapter against SCIMMY", () => {
 
       const patches = requestsOn(scim, "PATCH", "/Users/user-0001")
       assert.deepStrictEqual(patches.map((r) => r.body), [
-        { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "active", value: false }] },
-        { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "active", value: true }] }
+        {
+          schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+          Operations: [{ op: "replace", path: "active", value: false }]
+        },
+        {
+          schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+          Operations: [{ op: "replace", path: "active", value: true }]
+        }
       ])
       assert.strictEqual(requestsOn(scim, "GET", "/ServiceProviderConfig").length, 1)
       assert.strictEqual(requestsOn(scim, "PUT", /\/Users\//).length, 0)
@@ -215,5 +253,131 @@ describe("SCIM adapter against SCIMMY", () => {
       assert.strictEqual(second.length, 30)
       assert.isFalse(second.some((a) => a.externalId === "user-0005"))
       assert.strictEqual(second.find((a) => a.externalId === "late-1")?.status, "suspended")
+    }))
+
+  it.scopedLive("keeps absent groups, roles and entitlements apart from explicit empty ones", () =>
+    Effect.gen(function*() {
+      const scim = yield* server({
+        users: [
+          // SCIMMY leaves an attribute the store does not hold out of the resource, and sends [] as [].
+          { id: "absent", userName: "absent@acme.test", active: true },
+          { id: "empty", userName: "empty@acme.test", active: true, groups: [], roles: [], entitlements: [] },
+          { id: "roles-only", userName: "roles@acme.test", active: true, roles: [{ value: "billing-admin" }] }
+        ]
+      })
+      const { accounts } = yield* collect(scim)
+      const byId = new Map(accounts.map((a) => [a.externalId, a]))
+      assert.strictEqual(byId.get("absent")!.entitlements, undefined, "the service did not say: the store keeps it")
+      assert.deepStrictEqual([byId.get("absent")!.groups, byId.get("absent")!.roles], [undefined, undefined])
+      assert.deepStrictEqual(byId.get("empty")!.entitlements, [], "explicit empty lists remove what the account held")
+      assert.deepStrictEqual([byId.get("empty")!.groups, byId.get("empty")!.roles], [[], []])
+      assert.deepStrictEqual(byId.get("roles-only")!.entitlements!.map((e) => e.key), ["role:billing-admin"])
+      assert.deepStrictEqual(byId.get("roles-only")!.groups, undefined)
+      // A lookup reads the same way, also after a PATCH of active.
+      const connection = yield* connectTo(scim)
+      yield* connection.suspend("absent")
+      const after = Option.getOrThrow(yield* connection.lookup("absent"))
+      assert.deepStrictEqual([after.status, after.entitlements], ["suspended", undefined])
+      assert.deepStrictEqual(Option.getOrThrow(yield* connection.lookup("empty")).entitlements, [])
+    }))
+
+  it.scopedLive("reads meta.created as addedAt, strictly, and never meta.lastModified", () =>
+    Effect.gen(function*() {
+      const created = new Date("2025-03-04T05:06:07.000Z")
+      const scim = yield* server({
+        users: [{ id: "m1", userName: "m1@acme.test", active: true, meta: { created, lastModified: new Date() } }]
+      })
+      const { accounts } = yield* collect(scim)
+      assert.deepStrictEqual([accounts[0]!.addedAt, accounts[0]!.lastActiveAt], ["2025-03-04T05:06:07.000Z", undefined])
+    }))
+
+  it.scopedLive("looks a user up with GET /Users/{id}: mapped as listed while it exists, None once gone", () =>
+    Effect.gen(function*() {
+      const scim = yield* server({ users: 6 })
+      const connection = yield* connectTo(scim, { dialect: { lastActivityAttribute: ActivityExtension.attribute } })
+      scim.add([{ ...scim.user("user-0003")!, [ActivityExtension.id]: { lastLoginAt: "2026-10-30T08:15:00Z" } }])
+      const listing = Chunk.toReadonlyArray(yield* Stream.runCollect(connection.accounts))
+      const listed = listing.find((a) => a.externalId === "user-0003")!
+      assert.strictEqual(listed.lastActiveAt, "2026-10-30T08:15:00.000Z")
+      const found = yield* connection.lookup("user-0003")
+      assert.isTrue(Option.isSome(found))
+      assert.deepStrictEqual(Option.getOrThrow(found), listed)
+      assert.deepStrictEqual(requestsOn(scim, "GET", /\/Users\/user-0003$/).length, 1)
+
+      scim.remove("user-0003")
+      assert.isTrue(Option.isNone(yield* connection.lookup("user-0003")))
+      assert.isTrue(Option.isNone(yield* connection.lookup("never-existed")))
+      // Looking up changes nothing.
+      assert.deepStrictEqual(scim.requests.filter((r) => r.method !== "GET"), [])
+    }))
+
+  it.scopedLive("returns a receipt naming the method, takes an action target, and restores only its own method", () =>
+    Effect.gen(function*() {
+      const scim = yield* server({ users: 3 })
+      const connection = yield* connectTo(scim)
+      const target = { externalId: "user-0001", attributes: { unused: "x" } }
+      const receipt = yield* connection.suspend(target, { reason: "audit" })
+      assert.deepStrictEqual({ ...receipt }, {
+        method: "scim-active",
+        methodLabel: "Set active=false over SCIM (PATCH)"
+      })
+      assert.strictEqual(scim.user("user-0001")!.active, false)
+
+      const wrong = yield* Effect.flip(connection.restore("user-0001", { method: "lifecycle" }))
+      assert.deepStrictEqual([wrong.reason, wrong.operation], ["Unsupported", "restore"])
+      assert.include(wrong.hint ?? "", "scim-active")
+      assert.strictEqual(scim.user("user-0001")!.active, false, "a restore of another method changes nothing")
+
+      const restored = yield* connection.restore("user-0001", { method: receipt.method })
+      assert.deepStrictEqual({ ...restored }, {
+        method: "scim-active",
+        methodLabel: "Set active=true over SCIM (PATCH)"
+      })
+      assert.strictEqual(scim.user("user-0001")!.active, true)
+      assert.strictEqual(requestsOn(scim, "PATCH", /\/Users\//).length, 2)
+    }))
+
+  it.scopedLive("preflights without changing anything: allowed with the method, NotFound for an unknown user", () =>
+    Effect.gen(function*() {
+      const scim = yield* server({ users: 4 })
+      const connection = yield* connectTo(scim)
+      const answer = yield* connection.preflight("user-0001", "suspend")
+      assert.deepStrictEqual([answer.action, answer.allowed, answer.method, answer.methodLabel, answer.hint], [
+        "suspend",
+        true,
+        "scim-active",
+        "Set active=false over SCIM (PATCH)",
+        undefined
+      ])
+      // user-0004 is inactive already: allowed, and it says the change is a no-op.
+      const again = yield* connection.preflight({ externalId: "user-0004" }, "suspend")
+      assert.isTrue(again.allowed)
+      assert.include(again.hint ?? "", "already active=false")
+      const restore = yield* connection.preflight("user-0004", "restore")
+      assert.deepStrictEqual([restore.allowed, restore.methodLabel], [true, "Set active=true over SCIM (PATCH)"])
+
+      const missing = yield* Effect.flip(connection.preflight("nobody-here", "suspend"))
+      assert.deepStrictEqual([missing.reason, missing.operation], ["NotFound", "preflight"])
+      assert.include(missing.hint ?? "", "no such user")
+      assert.deepStrictEqual(scim.requests.filter((r) => r.method !== "GET"), [])
+      assert.deepStrictEqual(scim.users().map((u) => u.active), [true, true, true, false])
+    }))
+
+  it.scopedLive("preflight refuses a suspend under the delete dialect without sending anything", () =>
+    Effect.gen(function*() {
+      const scim = yield* server({ users: 2 })
+      const connection = yield* connectTo(scim, { appName: "PagerDuty", dialect: { deactivation: "delete" } })
+      const refused = yield* connection.preflight("user-0001", "suspend")
+      assert.deepStrictEqual([refused.allowed, refused.code, refused.reason], [
+        false,
+        "deactivation-deletes",
+        "PagerDuty deletes users on active=false, so Seatkeeper does not suspend them"
+      ])
+      assert.include(refused.hint ?? "", "admin console")
+      assert.deepStrictEqual(scim.requests, [])
+      // Restoring deletes nothing: allowed.
+      assert.isTrue((yield* connection.preflight("user-0001", "restore")).allowed)
+      const error = yield* Effect.flip(connection.suspend("user-0001"))
+      assert.deepStrictEqual([error.reason, error.code], ["Unsupported", "deactivation-deletes"])
     }))
 })

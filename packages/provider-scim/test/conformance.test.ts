@@ -1,5 +1,6 @@
 // The core conformance suite, run against a real SCIM service (SCIMMY on express, on loopback): what every
-// Seatkeeper provider must do.
+// Seatkeeper provider must do, with the cases of the capabilities SCIM declares (lookup, preflight, suspend,
+// restore; no licenses: SCIM has no licence concept).
 import { runConformanceSuite } from "@seatkeeper/core/testing"
 import * as Redacted from "effect/Redacted"
 import type { ScimConfig } from "../src/ScimConfig.js"
@@ -29,6 +30,10 @@ runConformanceSuite<ScimConfig>({
       requestTimes: async () => server.requests.map((r) => r.at),
       actionTarget: target,
       upstreamStatus: async (id) => mapStatus(server.user(id)!.active),
+      // The lookup case removes a user and expects GET /Users/{id} to answer 404 (SCIMMY's own).
+      removeAccount: async (id) => server.remove(id),
+      // No refusedTarget: the preflight refuses only under the `delete` dialect, where the suite could not
+      // suspend at all (ScimProvider.test.ts covers that refusal).
       close: () => server.close()
     }
   }

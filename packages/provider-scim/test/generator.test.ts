@@ -67,7 +67,15 @@ describe("new-provider generator", () => {
       assert.strictEqual(manifest.name, "@seatkeeper/provider-acme-hr")
       assert.strictEqual(manifest.exports["."]["@seatkeeper/source"], "./src/index.ts")
       assert.strictEqual(manifest.dependencies["@seatkeeper/core"], "workspace:^")
-      assert.notMatch(readFileSync(join(generated, "src/AcmeHrProvider.ts"), "utf8"), /__[A-Z]+__/, "a placeholder was left")
+      // effect is a peer, as in the core and the other adapters: an app has one copy of it.
+      assert.deepStrictEqual(Object.keys(manifest.dependencies), ["@seatkeeper/core"])
+      assert.match(manifest.peerDependencies.effect, /^\^3\./)
+      assert.notMatch(JSON.stringify(manifest), /__[A-Z_]+__/, "a placeholder was left in package.json")
+      assert.notMatch(
+        readFileSync(join(generated, "src/AcmeHrProvider.ts"), "utf8"),
+        /__[A-Z]+__/,
+        "a placeholder was left"
+      )
 
       // What `pnpm install` would link, without touching the workspace's install.
       link(generated, "@seatkeeper/core", join(root, "packages", "core"))
@@ -85,11 +93,18 @@ describe("new-provider generator", () => {
       // The suite's budget check allows ~60 ms of arrival jitter on a 1 s window (core's budget margin); on a
       // heavily loaded machine the sandbox, in the same event loop, can record an arrival later than that.
       // A retry keeps this test about the generator; the check itself is core's and stays as strict.
-      const test = run([join(generated, "node_modules", "vitest", "vitest.mjs"), "run", "--reporter=verbose", "--retry=2"], generated)
+      const test = run([
+        join(generated, "node_modules", "vitest", "vitest.mjs"),
+        "run",
+        "--reporter=verbose",
+        "--retry=2"
+      ], generated)
       const output = `${test.stdout}${test.stderr}`
       assert.strictEqual(test.status, 0, `the conformance suite failed:\n${output}`)
       assert.include(output, "acme-hr provider conformance")
-      assert.match(output, /Tests\s+4 passed \(4\)/)
+      // Accounts, budget, verify, lookup, suspend/restore.
+      assert.match(output, /Tests\s+5 passed \(5\)/)
+      assert.include(output, "looks an account up")
       assert.include(output, "suspends and restores an account")
     } finally {
       rmSync(parent, { recursive: true, force: true })

@@ -96,18 +96,25 @@ const declare = () => {
       const now = new Date()
       if (resource.id === undefined) {
         const id = `u-${users.size + 1}-${Math.random().toString(36).slice(2, 8)}`
-        const created: StoredUser = { active: true, userName: id, ...data, id, meta: { created: now, lastModified: now } }
+        const created: StoredUser = {
+          active: true,
+          userName: id,
+          ...data,
+          id,
+          meta: { created: now, lastModified: now }
+        }
         users.set(id, created)
         return created
       }
       const existing = users.get(resource.id)
       if (existing === undefined) throw notFound(resource.id)
-      // PUT and PATCH both arrive here with the whole user: read-only groups stay the store's.
+      // PUT and PATCH both arrive here with the whole user: read-only groups stay the store's, absent if they
+      // were absent (an absent attribute is not an empty one).
+      const { groups: _groups, ...writable } = data
       const updated: StoredUser = {
         ...existing,
-        ...data,
+        ...writable,
         id: existing.id,
-        groups: existing.groups ?? [],
         meta: { created: existing.meta?.created ?? now, lastModified: now }
       }
       users.set(existing.id, updated)
@@ -131,7 +138,9 @@ export const generateUsers = (count: number, prefix = "user"): Array<StoredUser>
       name: { givenName: "User", familyName: String(n) },
       emails: [{ value: `${prefix}${n}@acme.test`, type: "work", primary: true }],
       active: n % 4 !== 0,
-      groups: n % 3 === 0 ? [] : [{ value: `grp-${n % 3}`, display: n % 3 === 1 ? "Engineering" : "Sales", type: "direct" }],
+      groups: n % 3 === 0
+        ? []
+        : [{ value: `grp-${n % 3}`, display: n % 3 === 1 ? "Engineering" : "Sales", type: "direct" }],
       roles: n % 5 === 0 ? [{ value: "admin", display: "Admin", primary: true }] : [],
       entitlements: [{ value: n % 2 === 0 ? "pro" : "basic", display: n % 2 === 0 ? "Pro seat" : "Basic seat" }],
       meta: { created, lastModified: created }

@@ -1,12 +1,15 @@
 // Wire-level quirks of real SCIM services that SCIMMY does not show, with msw: cursor paging (RFC 9865),
-// servers that cap `count`, totals that do not add up, services without PATCH, `add` vs `replace`, and the
-// error bodies services send.
+// servers that cap `count`, totals that do not add up, services without PATCH, `add` vs `replace`, absent
+// and null attributes, timestamps that do not read, lookups answered by a proxy, and the error bodies
+// services send.
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as RequestBudget from "@seatkeeper/core/RequestBudget"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { http, HttpResponse } from "msw"
@@ -31,19 +34,32 @@ const connectWith = (overrides: Partial<ScimConfig> = {}) =>
     ...overrides
   }).pipe(Effect.provide(Env))
 
-const user = (id: string, active = true) => ({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], id, userName: `${id}@acme.test`, active })
+const user = (id: string, active = true) => ({
+  schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+  id,
+  userName: `${id}@acme.test`,
+  active
+})
 const users = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => user(`u${from + i}`))
 const list = (body: Record<string, unknown>) =>
   HttpResponse.json({ schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], ...body }, {
     headers: { "content-type": "application/scim+json" }
   })
 const spc = (features: Record<string, unknown>) =>
-  http.get(`${BASE}/ServiceProviderConfig`, () =>
-    HttpResponse.json({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"], ...features }))
+  http.get(
+    `${BASE}/ServiceProviderConfig`,
+    () => HttpResponse.json({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"], ...features })
+  )
 const scimError = (status: number, detail: string, scimType?: string) =>
-  HttpResponse.json({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: String(status), scimType, detail }, { status })
+  HttpResponse.json({
+    schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+    status: String(status),
+    scimType,
+    detail
+  }, { status })
 
-const ids = (accounts: Chunk.Chunk<{ readonly externalId: string }>) => Chunk.toReadonlyArray(accounts).map((a) => a.externalId)
+const ids = (accounts: Chunk.Chunk<{ readonly externalId: string }>) =>
+  Chunk.toReadonlyArray(accounts).map((a) => a.externalId)
 
 describe("paging", () => {
   it.effect("follows RFC 9865 cursors when the ServiceProviderConfig offers them, past an empty page, to the last one", () =>
@@ -53,7 +69,9 @@ describe("paging", () => {
         spc({ patch: { supported: true }, pagination: { cursor: true, index: true, maxPageSize: 3 } }),
         http.get(`${BASE}/Users`, ({ request }) => {
           const params = new URL(request.url).searchParams
-          seen.push(`cursor=${params.get("cursor")} count=${params.get("count")} startIndex=${params.get("startIndex")}`)
+          seen.push(
+            `cursor=${params.get("cursor")} count=${params.get("count")} startIndex=${params.get("startIndex")}`
+          )
           switch (params.get("cursor")) {
             case "":
               return list({ totalResults: 7, itemsPerPage: 3, Resources: users(1, 3), nextCursor: "c2" })
@@ -127,7 +145,13 @@ describe("paging", () => {
             : list({ totalResults: 5, Resources: users(start, 5) })
         })
       )
-      assert.deepStrictEqual(ids(yield* Stream.runCollect((yield* connectWith()).accounts)), ["u1", "u2", "u3", "u4", "u5"])
+      assert.deepStrictEqual(ids(yield* Stream.runCollect((yield* connectWith()).accounts)), [
+        "u1",
+        "u2",
+        "u3",
+        "u4",
+        "u5"
+      ])
     }))
 
   it.effect("fails as Incomplete when a page comes back empty before totalResults is reached", () =>
@@ -165,7 +189,147 @@ describe("paging", () => {
       )
       const connection = yield* connectWith()
       assert.deepStrictEqual(ids(yield* Stream.runCollect(connection.accounts)), ["u1", "u2"])
-      assert.deepStrictEqual(yield* connection.serviceFeatures, { advertised: false, patch: true, cursor: false, maxPageSize: undefined })
+      assert.deepStrictEqual(yield* connection.serviceFeatures, {
+        advertised: false,
+        patch: true,
+        cursor: false,
+        maxPageSize: undefined
+      })
+    }))
+})
+
+/** Runs `effect` with a logger that records every warning's text and annotations. */
+const withWarnings = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.suspend(() => {
+    const warnings: Array<{ readonly text: string; readonly annotations: Record<string, unknown> }> = []
+    const logger = Logger.make(({ annotations, logLevel, message }) => {
+      if (logLevel._tag !== "Warning") return
+      warnings.push({
+        text: (Array.isArray(message) ? message : [message]).map(String).join(" "),
+        annotations: Object.fromEntries(annotations)
+      })
+    })
+    return Effect.map(Effect.provide(effect, Logger.add(logger)), (value) => ({ value, warnings }))
+  })
+
+describe("absent is not empty", () => {
+  it.effect("gives undefined entitlements to a user without groups, roles and entitlements, [] to empty ones", () =>
+    Effect.gen(function*() {
+      server.use(
+        spc({}),
+        http.get(`${BASE}/Users`, () =>
+          list({
+            totalResults: 5,
+            Resources: [
+              user("absent"),
+              { ...user("nulls"), groups: null, roles: null, entitlements: null },
+              { ...user("empty"), groups: [], roles: [], entitlements: [] },
+              { ...user("groups-only"), groups: [{ value: "g1", display: "Ops" }] },
+              { ...user("mixed"), groups: [], entitlements: [{ value: "seat" }] }
+            ]
+          }))
+      )
+      const accounts = Chunk.toReadonlyArray(yield* Stream.runCollect((yield* connectWith()).accounts))
+      const read = accounts.map((a) => [a.externalId, a.entitlements?.map((e) => e.key), a.groups, a.roles])
+      assert.deepStrictEqual(read, [
+        ["absent", undefined, undefined, undefined],
+        // null says no more than absence does: nothing is removed on it.
+        ["nulls", undefined, undefined, undefined],
+        ["empty", [], [], []],
+        ["groups-only", ["group:g1"], ["Ops"], undefined],
+        ["mixed", ["entitlement:seat"], [], undefined]
+      ])
+    }))
+})
+
+describe("timestamps", () => {
+  const activity = "urn:ietf:params:scim:schemas:extension:acme:2.0:User:lastLoginAt"
+  const withActivity = (id: string, lastLoginAt: unknown, created: unknown) => ({
+    ...user(id),
+    "urn:ietf:params:scim:schemas:extension:acme:2.0:User": { lastLoginAt },
+    meta: { resourceType: "User", created, lastModified: "2026-11-01T00:00:00Z" }
+  })
+
+  it.effect("reads instants strictly, drops what does not read, and warns once per page with the count", () =>
+    Effect.gen(function*() {
+      server.use(
+        spc({}),
+        http.get(`${BASE}/Users`, ({ request }) => {
+          const start = Number(new URL(request.url).searchParams.get("startIndex"))
+          return start === 1
+            ? list({
+              totalResults: 4,
+              Resources: [
+                // No offset means UTC; minutes without seconds read too.
+                withActivity("ok", "2026-10-30T08:15", "2025-01-02T03:04:05+02:00"),
+                // Date.parse would read "1" as 2001 and 2026-02-30 as March the 2nd: neither is read.
+                withActivity("bad", "1", "2026-02-30T00:00:00Z"),
+                withActivity("epoch", 1_761_812_100, "yesterday")
+              ]
+            })
+            : list({ totalResults: 4, Resources: [withActivity("later", "2026-10-31T00:00:00Z", null)] })
+        })
+      )
+      const { value, warnings } = yield* withWarnings(
+        Effect.flatMap(
+          connectWith({ dialect: { lastActivityAttribute: activity } }),
+          (connection) => Stream.runCollect(connection.accounts)
+        )
+      )
+      const read = Chunk.toReadonlyArray(value).map((a) => [a.externalId, a.lastActiveAt, a.addedAt, a.activitySource])
+      assert.deepStrictEqual(read, [
+        ["ok", "2026-10-30T08:15:00.000Z", "2025-01-02T01:04:05.000Z", "scim-last-sign-in"],
+        ["bad", undefined, undefined, undefined],
+        ["epoch", undefined, undefined, undefined],
+        ["later", "2026-10-31T00:00:00.000Z", undefined, "scim-last-sign-in"]
+      ])
+      // One warning, for the first page only, counting its four drops and naming the attributes, not the values.
+      assert.strictEqual(warnings.length, 1)
+      assert.include(warnings[0]!.text, "4 timestamp(s) from Acme Chat do not read as ISO-8601")
+      assert.deepStrictEqual(warnings[0]!.annotations.dropped, 4)
+      assert.strictEqual(warnings[0]!.annotations.attributes, `${activity}, meta.created`)
+      assert.notInclude(JSON.stringify(warnings), "yesterday")
+    }))
+})
+
+describe("lookup", () => {
+  it.effect("maps the user as a listing does, None on the service's 404, and refuses a 404 web page", () =>
+    Effect.gen(function*() {
+      server.use(
+        http.get(`${BASE}/Users/u1`, () => HttpResponse.json({ ...user("u1", false), groups: [] })),
+        http.get(`${BASE}/Users/gone`, () => scimError(404, "User gone not found")),
+        http.get(`${BASE}/Users/bare`, () => new HttpResponse(null, { status: 404 })),
+        http.get(`${BASE}/Users/proxied`, () =>
+          new HttpResponse("<html><body>404 Not Found</body></html>", {
+            status: 404,
+            headers: { "content-type": "text/html" }
+          })),
+        http.get(`${BASE}/Users/other`, () => HttpResponse.json(user("someone-else")))
+      )
+      const connection = yield* connectWith()
+      const found = Option.getOrThrow(yield* connection.lookup("u1"))
+      assert.deepStrictEqual([found.externalId, found.status, found.sourceStatus, found.entitlements], [
+        "u1",
+        "suspended",
+        "active=false",
+        []
+      ])
+      assert.isTrue(Option.isNone(yield* connection.lookup("gone")))
+      assert.isTrue(Option.isNone(yield* connection.lookup("bare")))
+
+      const proxied = yield* Effect.flip(connection.lookup("proxied"))
+      assert.deepStrictEqual([proxied.reason, proxied.status, proxied.operation], ["InvalidResponse", 404, "lookup"])
+      assert.include(proxied.hint ?? "", "not taken as the user being gone")
+      const other = yield* Effect.flip(connection.lookup("other"))
+      assert.strictEqual(other.reason, "InvalidResponse")
+      assert.include(other.description, "with user someone-else")
+    }))
+
+  it.effect("fails a lookup the service refuses instead of calling the user gone", () =>
+    Effect.gen(function*() {
+      server.use(http.get(`${BASE}/Users/:id`, () => scimError(401, "Token revoked")))
+      const error = yield* Effect.flip((yield* connectWith()).lookup("u1"))
+      assert.deepStrictEqual([error.reason, error.operation], ["Unauthorized", "lookup"])
     }))
 })
 
@@ -176,7 +340,11 @@ describe("suspend and restore", () => {
       server.use(
         spc({ patch: { supported: true } }),
         http.patch(`${BASE}/Users/:id`, async ({ request }) => {
-          seen.push({ type: request.headers.get("content-type"), auth: request.headers.get("authorization"), body: await request.json() })
+          seen.push({
+            type: request.headers.get("content-type"),
+            auth: request.headers.get("authorization"),
+            body: await request.json()
+          })
           return new HttpResponse(null, { status: 204 })
         })
       )
@@ -186,12 +354,18 @@ describe("suspend and restore", () => {
         {
           type: "application/scim+json",
           auth: "Bearer tok-123",
-          body: { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "active", value: false }] }
+          body: {
+            schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            Operations: [{ op: "add", path: "active", value: false }]
+          }
         },
         {
           type: "application/scim+json",
           auth: "Bearer tok-123",
-          body: { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "active", value: true }] }
+          body: {
+            schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            Operations: [{ op: "replace", path: "active", value: true }]
+          }
         }
       ])
     }))
@@ -200,7 +374,10 @@ describe("suspend and restore", () => {
     Effect.gen(function*() {
       const puts: Array<{ path: string; body: Record<string, unknown> }> = []
       const stored = {
-        schemas: ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        schemas: [
+          "urn:ietf:params:scim:schemas:core:2.0:User",
+          "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        ],
         id: "u7",
         userName: "u7@acme.test",
         active: true,
@@ -222,7 +399,13 @@ describe("suspend and restore", () => {
           return HttpResponse.json({ ...stored, active: body.active })
         })
       )
-      yield* (yield* connectWith()).suspend("u7")
+      const connection = yield* connectWith()
+      const preflight = yield* connection.preflight("u7", "suspend")
+      const viaPut = "Set active=false over SCIM (GET + PUT of the whole user)"
+      assert.deepStrictEqual([preflight.allowed, preflight.methodLabel], [true, viaPut])
+      assert.strictEqual(puts.length, 0, "a preflight changes nothing")
+      const receipt = yield* connection.suspend("u7")
+      assert.deepStrictEqual({ ...receipt }, { method: "scim-active", methodLabel: viaPut })
       assert.strictEqual(patched, 0)
       const { meta: _meta, ...withoutMeta } = stored
       assert.deepStrictEqual(puts, [{ path: "/scim/v2/Users/u7", body: { ...withoutMeta, active: false } }])
@@ -282,7 +465,8 @@ describe("suspend and restore", () => {
     Effect.gen(function*() {
       server.use(
         spc({ patch: { supported: true } }),
-        http.patch(`${BASE}/Users/:id`, () => scimError(400, "Unsupported operation 'replace' for path active", "invalidPath"))
+        http.patch(`${BASE}/Users/:id`, () =>
+          scimError(400, "Unsupported operation 'replace' for path active", "invalidPath"))
       )
       const error = yield* Effect.flip((yield* connectWith()).suspend("u1"))
       assert.deepStrictEqual([error.reason, error.status, error.code], ["InvalidConfig", 400, "invalidPath"])
@@ -305,7 +489,11 @@ describe("error bodies", () => {
       name: "401 SCIM error",
       operation: "accounts",
       status: 401,
-      body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "401", detail: "Invalid token" }),
+      body: JSON.stringify({
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        status: "401",
+        detail: "Invalid token"
+      }),
       reason: "Unauthorized",
       text: "HTTP 401: Invalid token",
       hint: "bearer token"
@@ -314,7 +502,11 @@ describe("error bodies", () => {
       name: "403 with a numeric status",
       operation: "accounts",
       status: 403,
-      body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: 403, detail: "SCIM is not enabled for this plan" }),
+      body: JSON.stringify({
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        status: 403,
+        detail: "SCIM is not enabled for this plan"
+      }),
       reason: "Forbidden",
       text: "SCIM is not enabled for this plan",
       hint: "provisioning rights"
@@ -323,7 +515,11 @@ describe("error bodies", () => {
       name: "403 refusing to deactivate an owner",
       operation: "suspend",
       status: 403,
-      body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "403", detail: "Cannot deactivate the account owner" }),
+      body: JSON.stringify({
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        status: "403",
+        detail: "Cannot deactivate the account owner"
+      }),
       reason: "Forbidden",
       text: "Cannot deactivate the account owner",
       hint: "protect owners"
@@ -332,7 +528,11 @@ describe("error bodies", () => {
       name: "404 on restore",
       operation: "restore",
       status: 404,
-      body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "404", detail: "User not found" }),
+      body: JSON.stringify({
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        status: "404",
+        detail: "User not found"
+      }),
       reason: "NotFound",
       text: "User not found",
       hint: "no such user"
@@ -341,7 +541,12 @@ describe("error bodies", () => {
       name: "409 uniqueness",
       operation: "suspend",
       status: 409,
-      body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "409", scimType: "uniqueness", detail: "userName taken" }),
+      body: JSON.stringify({
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        status: "409",
+        scimType: "uniqueness",
+        detail: "userName taken"
+      }),
       reason: "InvalidResponse",
       text: "uniqueness: userName taken",
       hint: "uniqueness"
@@ -350,7 +555,12 @@ describe("error bodies", () => {
       name: "400 mutability on suspend",
       operation: "suspend",
       status: 400,
-      body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "400", scimType: "mutability", detail: "active is read-only" }),
+      body: JSON.stringify({
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        status: "400",
+        scimType: "mutability",
+        detail: "active is read-only"
+      }),
       reason: "Unsupported",
       text: "mutability: active is read-only",
       hint: "does not let its SCIM clients change active"
@@ -359,7 +569,12 @@ describe("error bodies", () => {
       name: "400 expiredCursor",
       operation: "accounts",
       status: 400,
-      body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "400", scimType: "expiredCursor", detail: "Cursor expired" }),
+      body: JSON.stringify({
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        status: "400",
+        scimType: "expiredCursor",
+        detail: "Cursor expired"
+      }),
       reason: "Incomplete",
       text: "expiredCursor: Cursor expired",
       hint: "cursor expired"
@@ -368,7 +583,12 @@ describe("error bodies", () => {
       name: "400 tooMany",
       operation: "accounts",
       status: 400,
-      body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "400", scimType: "tooMany", detail: "count too large" }),
+      body: JSON.stringify({
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        status: "400",
+        scimType: "tooMany",
+        detail: "count too large"
+      }),
       reason: "InvalidConfig",
       text: "tooMany: count too large",
       hint: "page size cap"
@@ -382,9 +602,33 @@ describe("error bodies", () => {
       text: "HTTP 429: Slow down",
       hint: "request budget"
     },
-    { name: "HTML", operation: "accounts", status: 502, body: "<html><body><h1>502 Bad Gateway</h1></body></html>", reason: "Unavailable", text: "HTTP 502: 502 Bad Gateway", hint: "temporary" },
-    { name: "empty", operation: "verify", status: 503, body: "", reason: "Unavailable", text: "Acme Chat answered HTTP 503", hint: "temporary" },
-    { name: "truncated JSON", operation: "accounts", status: 500, body: "{\"schemas\":[\"urn:", reason: "Unavailable", text: "{\"schemas\":[\"urn:", hint: "temporary" }
+    {
+      name: "HTML",
+      operation: "accounts",
+      status: 502,
+      body: "<html><body><h1>502 Bad Gateway</h1></body></html>",
+      reason: "Unavailable",
+      text: "HTTP 502: 502 Bad Gateway",
+      hint: "temporary"
+    },
+    {
+      name: "empty",
+      operation: "verify",
+      status: 503,
+      body: "",
+      reason: "Unavailable",
+      text: "Acme Chat answered HTTP 503",
+      hint: "temporary"
+    },
+    {
+      name: "truncated JSON",
+      operation: "accounts",
+      status: 500,
+      body: "{\"schemas\":[\"urn:",
+      reason: "Unavailable",
+      text: "{\"schemas\":[\"urn:",
+      hint: "temporary"
+    }
   ]
 
   for (const c of cases) {
@@ -401,10 +645,20 @@ describe("error bodies", () => {
 
   it("keeps scimType and detail apart", () => {
     assert.deepStrictEqual(
-      parseErrorBody(JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "400", scimType: "invalidValue", detail: "bad" })),
+      parseErrorBody(
+        JSON.stringify({
+          schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+          status: "400",
+          scimType: "invalidValue",
+          detail: "bad"
+        })
+      ),
       { scimType: "invalidValue", detail: "bad" }
     )
-    assert.deepStrictEqual(parseErrorBody(JSON.stringify({ Errors: [{ description: "Azure-style" }] })), { scimType: undefined, detail: "Azure-style" })
+    assert.deepStrictEqual(parseErrorBody(JSON.stringify({ Errors: [{ description: "Azure-style" }] })), {
+      scimType: undefined,
+      detail: "Azure-style"
+    })
   })
 
   it.effect("maps a 401 on the wire, and fails the listing at once without retrying", () =>

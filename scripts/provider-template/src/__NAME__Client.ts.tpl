@@ -4,8 +4,9 @@
  * responses to `ProviderError`s with hints.
  *
  * TODO(__ID__): this speaks the generated sandbox's API (`GET /me`, `GET /users?cursor=` with
- * `{ users, total, next }`, `POST /users/{id}/suspend|restore`). Replace the paths, the wire schemas and the
- * error hints with the real API's, and change the sandbox to match, so the conformance suite keeps passing.
+ * `{ users, total, next }`, `GET /users/{id}`, `POST /users/{id}/suspend|restore`). Replace the paths, the
+ * wire schemas and the error hints with the real API's, and change the sandbox to match, so the conformance
+ * suite keeps passing.
  *
  * @since 0.1.0
  */
@@ -25,6 +26,8 @@ import { type __NAME__Config, DEFAULT_RATE_LIMIT } from "./__NAME__Config.js"
 
 /**
  * A user as the API returns it. Keep enums open (`Schema.String`): an unknown status must not fail a sync.
+ * Keep instants as strings (the provider reads them strictly) and `products` optional: a user without it is
+ * one the API said nothing about, which is not a user with no products (invariant 2).
  *
  * @since 0.1.0
  * @category schemas
@@ -138,6 +141,8 @@ export interface __NAME__Client {
   readonly verify: Effect.Effect<void, ProviderError>
   /** `GET /users`, following `next` until there is none. */
   readonly usersPages: Stream.Stream<UsersPage, ProviderError>
+  /** `GET /users/{id}`: `None` when the API answers 404 (the user is gone), the user otherwise. */
+  readonly findUser: (id: string) => Effect.Effect<Option.Option<User>, ProviderError>
   /** `POST /users/{id}/suspend` or `/restore`. */
   readonly setSuspended: (id: string, suspended: boolean) => Effect.Effect<void, ProviderError>
   readonly stats: Effect.Effect<RequestStats>
@@ -181,6 +186,15 @@ export const make = (
       budgetKey,
       verify: Effect.asVoid(http.execute("verify", HttpClientRequest.get(`${baseUrl}/me`), { idempotent: true })),
       usersPages,
+      findUser: (id) =>
+        http.json("lookup", HttpClientRequest.get(`${baseUrl}/users/${encodeURIComponent(id)}`), User, {
+          idempotent: true
+        }).pipe(
+          Effect.map(Option.some),
+          // Only a 404 says the user is gone; every other failure fails the lookup (and the sync with it).
+          // TODO(__ID__): if the real API answers a removed user otherwise (a `deleted` status, 410), say so here.
+          Effect.catchIf((e) => e.reason === "NotFound" && e.status === 404, () => Effect.succeed(Option.none<User>()))
+        ),
       setSuspended: (id, suspended) =>
         http.execute(
           suspended ? "suspend" : "restore",

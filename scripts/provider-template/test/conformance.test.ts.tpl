@@ -20,6 +20,8 @@ runConformanceSuite({
       requestTimes: async () => sandbox.requests.map((r) => r.at),
       actionTarget: sandbox.users().find((u) => u.status === "active")!.id,
       upstreamStatus: async (id) => mapStatus(sandbox.user(id)!.status),
+      // For the lookup case: a removed user must look up as gone (None), as the sync engine relies on.
+      removeAccount: async (id) => sandbox.remove(id),
       close: () => sandbox.close()
     }
   }

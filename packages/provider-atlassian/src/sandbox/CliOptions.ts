@@ -20,6 +20,7 @@ Options (environment variable in brackets):
   --port <n>           port to listen on, 0 = any free port   [ATLASSIAN_SANDBOX_PORT]   (default 0)
   --host <addr>        loopback address                       [ATLASSIAN_SANDBOX_HOST]   (default 127.0.0.1)
   --users <n>          generated users                        [ATLASSIAN_SANDBOX_USERS]  (default 50)
+  --unmanaged <n>      extra unmanaged users (v2 search only) [ATLASSIAN_SANDBOX_UNMANAGED] (default 0)
   --page-size <n>      users per page                         [ATLASSIAN_SANDBOX_PAGE_SIZE] (default 100)
   --seed <n>           generator seed                         [ATLASSIAN_SANDBOX_SEED]   (default 1)
   --api-key <key>      the key the sandbox accepts            [ATLASSIAN_SANDBOX_API_KEY]
@@ -27,6 +28,7 @@ Options (environment variable in brackets):
   --org-name <name>    organisation name                      [ATLASSIAN_SANDBOX_ORG_NAME]
   --rate-limit <n/s>   n requests per s-second fixed window   [ATLASSIAN_SANDBOX_RATE_LIMIT] (e.g. 100/60)
   --reset-format <f>   X-RateLimit-Reset as minutes|seconds   [ATLASSIAN_SANDBOX_RESET_FORMAT] (default minutes)
+  --cursor-mode <m>    stale cursors: offset|strict           [ATLASSIAN_SANDBOX_CURSOR_MODE] (default offset)
   --help               show this text
 `
 
@@ -53,7 +55,10 @@ const whole = (name: string, text: string, min: number): number => {
  * @since 0.1.0
  * @category parsing
  */
-export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>>): CliCommand => {
+export const parseCli = (
+  argv: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>>
+): CliCommand => {
   let values: Record<string, string | boolean | undefined>
   try {
     values = parseArgs({
@@ -62,6 +67,8 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
         port: { type: "string" },
         host: { type: "string" },
         users: { type: "string" },
+        unmanaged: { type: "string" },
+        "cursor-mode": { type: "string" },
         "page-size": { type: "string" },
         seed: { type: "string" },
         "api-key": { type: "string" },
@@ -92,6 +99,15 @@ export const parseCli = (argv: ReadonlyArray<string>, env: Readonly<Record<strin
   if (host !== undefined) options.host = host
   const users = get("users")
   if (users !== undefined) options.users = whole("--users", users, 0)
+  const unmanaged = get("unmanaged")
+  if (unmanaged !== undefined) options.unmanaged = whole("--unmanaged", unmanaged, 0)
+  const cursorMode = get("cursor-mode")
+  if (cursorMode !== undefined) {
+    if (cursorMode !== "offset" && cursorMode !== "strict") {
+      throw new Error(`--cursor-mode must be offset or strict, got ${JSON.stringify(cursorMode)}`)
+    }
+    options.cursorMode = cursorMode
+  }
   const pageSize = get("page-size")
   if (pageSize !== undefined) options.pageSize = whole("--page-size", pageSize, 1)
   const seed = get("seed")

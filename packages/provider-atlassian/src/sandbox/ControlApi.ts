@@ -5,208 +5,220 @@
  *
  * | Method | Path                                   | Body                                                   | Answer |
  * |--------|----------------------------------------|--------------------------------------------------------|--------|
- * | GET    | `/__sandbox`                           |                                                        | 200 `{url, orgId, orgName, pageSize, users, rateLimit, faults}` (user count; never the key) |
- * | GET    | `/__sandbox/users`                     |                                                        | 200 `{users: [SandboxUser]}` in listing order |
+ * | GET    | `/__sandbox`                           |                                                        | 200 `{url, orgId, orgName, pageSize, users, managedUsers, unmanagedUsers, rateLimit, faults, cursorMode, emptyOrg, directories, workspaces}` (counts; never the key) |
+ * | GET    | `/__sandbox/users?claimStatus=managed\|unmanaged` |                                             | 200 `{users: [SandboxUser]}` in roster order |
  * | GET    | `/__sandbox/users/:id`                 |                                                        | 200 `SandboxUser`, 404 when unknown |
- * | POST   | `/__sandbox/users`                     | `{count: n}` or `{users: [partial SandboxUser]}`       | 201 `{users: [added]}` |
+ * | POST   | `/__sandbox/users`                     | `{count: n, claimStatus?}` or `{users: [partial SandboxUser]}` | 201 `{users: [added]}` |
  * | PATCH  | `/__sandbox/users/:id`                 | partial `SandboxUser`; `null` removes a field          | 200 `SandboxUser`, 404 when unknown |
  * | DELETE | `/__sandbox/users/:id`                 |                                                        | 204, 404 when unknown |
  * | GET    | `/__sandbox/faults`                    |                                                        | 200 `{faults: [{fault, on, remaining, waitFor}]}` |
- * | POST   | `/__sandbox/faults`                    | `{fault, times?, on?, afterRequests?}`, a bare fault, or an array of either; `times` may be `"Infinity"` | 201 `{faults}` (all pending) |
+ * | POST   | `/__sandbox/faults`                    | `{fault, times?, on?, afterRequests?}`, a bare fault, or an array of either; `times` may be `"Infinity"` (scenarios such as `rosterChange` too) | 201 `{faults}` (all pending) |
  * | DELETE | `/__sandbox/faults`                    |                                                        | 204 |
  * | GET    | `/__sandbox/requests`                  |                                                        | 200 `{requests: [SandboxRequest]}` |
  * | DELETE | `/__sandbox/requests`                  |                                                        | 204 (clears the log) |
  * | GET    | `/__sandbox/requests/max-in-window?windowMs=60000&include=all\|accepted` |                  | 200 `{max}` |
  * | POST   | `/__sandbox/rate-limit`                | `{requests, windowSeconds, resetFormat?, phaseMs?}`, or `false`/`null` to lift it | 200 `{rateLimit}` |
+ * | GET    | `/__sandbox/settings`                  |                                                        | 200 `{cursorMode, emptyOrg}` |
+ * | PATCH  | `/__sandbox/settings`                  | `{cursorMode?: "offset"\|"strict", emptyOrg?: boolean}` | 200 `{cursorMode, emptyOrg}` |
+ * | GET    | `/__sandbox/directories`               |                                                        | 200 `{directories: [SandboxDirectory]}` |
+ * | GET    | `/__sandbox/workspaces`                |                                                        | 200 `{workspaces: [SandboxWorkspace]}` |
+ * | POST   | `/__sandbox/workspaces`                | `{workspaces: [{key, hostUrl, plan, ...}]}`            | 201 `{workspaces: [added]}` |
+ * | PATCH  | `/__sandbox/workspaces/:id`            | partial `SandboxWorkspace`; `null` removes a field (`usage` is computed again) | 200 `SandboxWorkspace`, 404 when unknown |
+ * | DELETE | `/__sandbox/workspaces/:id`            |                                                        | 204, 404 when unknown |
  *
  * @since 0.1.0
  */
-import type { IncomingMessage, ServerResponse } from "node:http"
-import type { SandboxFaultOptions } from "./Faults.js"
-import { validateFault } from "./Faults.js"
-import type { AtlassianSandbox } from "./Sandbox.js"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import type { Context } from "hono"
+import { Hono } from "hono"
+import { AddUsersBody, decode, parseJson, UserPatchInput, WorkspaceInput } from "./Bodies.js"
+import { SANDBOX_ROUTES, type SandboxFaultOptions, validateFault } from "./Faults.js"
+import type { Env } from "./Http.js"
+import { validateRateLimit } from "./RateLimitWindow.js"
 import type { SandboxUserInput, SandboxUserPatch } from "./SandboxUser.js"
+import type { SandboxState } from "./State.js"
+import type { SandboxWorkspacePatch } from "./Workspaces.js"
 
 class ControlError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: 400 | 404 | 413, message: string) {
     super(message)
   }
 }
 
 const MAX_BODY = 64 * 1024 * 1024
 
-const send = (res: ServerResponse, status: number, body?: unknown): void => {
-  if (body === undefined) {
-    res.writeHead(status)
-    res.end()
-    return
-  }
-  const text = JSON.stringify(body)
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text) })
-  res.end(text)
+const body = async (c: Context<Env>): Promise<unknown> => {
+  const text = await c.req.text()
+  if (text.length > MAX_BODY) throw new ControlError(413, "request body too large")
+  const parsed = parseJson(text)
+  if (Either.isLeft(parsed)) throw new ControlError(400, parsed.left)
+  if (parsed.right === undefined) throw new ControlError(400, "expected a JSON body")
+  return parsed.right
 }
 
-const readJson = (req: IncomingMessage): Promise<unknown> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_BODY) reject(new ControlError(413, "request body too large"))
-      else chunks.push(chunk)
-    })
-    req.on("error", reject)
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8")
-      if (text.trim().length === 0) return reject(new ControlError(400, "expected a JSON body"))
-      try {
-        resolve(JSON.parse(text))
-      } catch {
-        reject(new ControlError(400, "the body is not valid JSON"))
-      }
-    })
-  })
-
-const asObject = (value: unknown, what: string): Record<string, unknown> => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ControlError(400, `${what} must be a JSON object`)
-  }
-  return value as Record<string, unknown>
+const decodeBody = async <A, I>(c: Context<Env>, schema: Schema.Schema<A, I>, what: string): Promise<A> => {
+  const result = decode(schema, await body(c))
+  if (Either.isLeft(result)) throw new ControlError(400, `${what}: ${result.left}`)
+  return result.right
 }
 
-const faultOptions = (o: Record<string, unknown>): SandboxFaultOptions => {
-  const times = o.times === "Infinity" || o.times === null ? Infinity : o.times
-  if (times !== undefined && typeof times !== "number") throw new ControlError(400, "times must be a number or \"Infinity\"")
-  if (o.on !== undefined && typeof o.on !== "string") throw new ControlError(400, "on must be a string")
-  if (o.afterRequests !== undefined && typeof o.afterRequests !== "number") {
-    throw new ControlError(400, "afterRequests must be a number")
-  }
-  return {
-    ...(times === undefined ? {} : { times }),
-    ...(o.on === undefined ? {} : { on: o.on as NonNullable<SandboxFaultOptions["on"]> }),
-    ...(o.afterRequests === undefined ? {} : { afterRequests: o.afterRequests as number })
-  }
-}
+const FaultRequest = Schema.Struct({
+  fault: Schema.Unknown,
+  times: Schema.optionalWith(
+    Schema.Union(Schema.Number, Schema.Literal("Infinity"), Schema.Null).annotations({
+      message: () => ({ message: "times must be a number or \"Infinity\"", override: true })
+    }),
+    { exact: true }
+  ),
+  on: Schema.optionalWith(
+    Schema.Literal(...SANDBOX_ROUTES, "any").annotations({
+      message: () => ({ message: `on must be one of ${SANDBOX_ROUTES.join(", ")} or any`, override: true })
+    }),
+    { exact: true }
+  ),
+  afterRequests: Schema.optionalWith(
+    Schema.Number.annotations({ message: () => ({ message: "afterRequests must be a number", override: true }) }),
+    { exact: true }
+  )
+})
 
-const route = async (
-  sandbox: AtlassianSandbox,
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
-  query: string
-): Promise<void> => {
-  const method = req.method ?? "GET"
-  const parts = path.split("/").filter((p) => p.length > 0).slice(1).map(decodeURIComponent)
-  const [resource, id, extra] = parts
-  switch (resource) {
-    case undefined:
-      if (method !== "GET") break
-      return send(res, 200, {
-        url: sandbox.url,
-        orgId: sandbox.orgId,
-        orgName: sandbox.orgName,
-        pageSize: sandbox.pageSize,
-        users: sandbox.users().length,
-        rateLimit: sandbox.rateLimit,
-        faults: sandbox.faults()
-      })
-    case "users": {
-      if (extra !== undefined) break
-      if (id === undefined) {
-        if (method === "GET") return send(res, 200, { users: sandbox.users() })
-        if (method === "POST") {
-          const body = asObject(await readJson(req), "the body")
-          if (typeof body.count === "number") return send(res, 201, { users: sandbox.addUsers(body.count) })
-          if (Array.isArray(body.users)) {
-            return send(res, 201, { users: sandbox.addUsers(body.users as ReadonlyArray<SandboxUserInput>) })
-          }
-          throw new ControlError(400, "expected {\"count\": n} or {\"users\": [...]}")
-        }
-        break
-      }
-      const user = sandbox.user(id)
-      if (method === "GET" || method === "PATCH" || method === "DELETE") {
-        if (user === undefined) throw new ControlError(404, `no user with account_id ${id}`)
-      }
-      if (method === "GET") return send(res, 200, user)
-      if (method === "DELETE") {
-        sandbox.removeUser(id)
-        return send(res, 204)
-      }
-      if (method === "PATCH") {
-        const body = asObject(await readJson(req), "the patch")
-        const patch: Record<string, unknown> = {}
-        for (const [key, value] of Object.entries(body)) patch[key] = value === null ? undefined : value
-        return send(res, 200, sandbox.updateUser(id, patch as SandboxUserPatch))
-      }
-      break
-    }
-    case "faults": {
-      if (id !== undefined) break
-      if (method === "GET") return send(res, 200, { faults: sandbox.faults() })
-      if (method === "DELETE") {
-        sandbox.clearFaults()
-        return send(res, 204)
-      }
-      if (method === "POST") {
-        const body = await readJson(req)
-        const items = Array.isArray(body) ? body : [body]
-        // Check them all before queueing any, so a bad batch leaves the queue as it was.
-        const checked = items.map((item) => {
-          const o = asObject(item, "each fault")
-          return "fault" in o
-            ? { fault: validateFault(o.fault), options: faultOptions(o) }
-            : { fault: validateFault(o), options: {} }
-        })
-        for (const { fault, options } of checked) sandbox.injectFault(fault, options)
-        return send(res, 201, { faults: sandbox.faults() })
-      }
-      break
-    }
-    case "requests": {
-      if (id === undefined) {
-        if (method === "GET") return send(res, 200, { requests: sandbox.requests })
-        if (method === "DELETE") {
-          sandbox.resetLog()
-          return send(res, 204)
-        }
-      } else if (id === "max-in-window" && method === "GET") {
-        const params = new URLSearchParams(query)
-        const windowMs = Number(params.get("windowMs"))
-        if (!(windowMs > 0)) throw new ControlError(400, "windowMs must be a number of milliseconds > 0")
-        const include = params.get("include") ?? "all"
-        if (include !== "all" && include !== "accepted") throw new ControlError(400, "include must be all or accepted")
-        return send(res, 200, { max: sandbox.maxRequestsInAnyWindow(windowMs, { include }) })
-      }
-      break
-    }
-    case "rate-limit": {
-      if (id !== undefined || method !== "POST") break
-      const body = await readJson(req)
-      sandbox.setRateLimit(body as never)
-      return send(res, 200, { rateLimit: sandbox.rateLimit })
-    }
-  }
-  throw new ControlError(404, `no control endpoint ${method} ${path}; see the table in ControlApi.ts`)
-}
+const Settings = Schema.Struct({
+  cursorMode: Schema.optionalWith(Schema.Literal("offset", "strict"), { exact: true }),
+  emptyOrg: Schema.optionalWith(Schema.Boolean, { exact: true })
+})
+
+const Workspaces = Schema.Struct({ workspaces: Schema.Array(WorkspaceInput) })
+
+const isObject = (value: unknown): value is object =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** `null` removes a field: the patch types say `undefined`. */
+const patchOf = (input: Readonly<Record<string, unknown>>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(input).map(([k, v]) => [k, v === null ? undefined : v]))
 
 /**
- * Answers one `/__sandbox/...` request.
+ * The control API as a Hono app, mounted at `/__sandbox`.
  *
- * @since 0.1.0
- * @category handlers
+ * @since 0.2.0
+ * @category routes
  */
-export const handleControl = (
-  sandbox: AtlassianSandbox,
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
-  query: string
-): void => {
-  route(sandbox, req, res, path, query).catch((error: unknown) => {
-    if (res.headersSent) return
+export const controlApp = (state: SandboxState): Hono<Env> => {
+  const app = new Hono<Env>({ strict: false })
+
+  app.get("/", (c) => c.json(state.info()))
+
+  app.get("/users", (c) => {
+    const claimStatus = c.req.query("claimStatus")
+    if (claimStatus !== undefined && claimStatus !== "managed" && claimStatus !== "unmanaged") {
+      throw new ControlError(400, "claimStatus must be managed or unmanaged")
+    }
+    return c.json({ users: state.users(claimStatus === undefined ? undefined : { claimStatus }) })
+  })
+  app.post("/users", async (c) => {
+    const input = await decodeBody(c, AddUsersBody, "expected {\"count\": n} or {\"users\": [...]}")
+    const added = "count" in input
+      ? state.addUsers(input.count, input.claimStatus === undefined ? {} : { claimStatus: input.claimStatus })
+      : state.addUsers(input.users as ReadonlyArray<SandboxUserInput>)
+    return c.json({ users: added }, 201)
+  })
+  const known = (id: string) => {
+    if (state.user(id) === undefined) throw new ControlError(404, `no user with account_id ${id}`)
+    return id
+  }
+  app.get("/users/:id", (c) => c.json(state.user(known(c.req.param("id")))))
+  app.patch("/users/:id", async (c) => {
+    const id = known(c.req.param("id"))
+    const patch = await decodeBody(c, UserPatchInput, "the patch must be a JSON object")
+    return c.json(state.updateUser(id, patchOf(patch) as SandboxUserPatch))
+  })
+  app.delete("/users/:id", (c) => {
+    state.removeUser(known(c.req.param("id")))
+    return c.body(null, 204)
+  })
+
+  app.get("/faults", (c) => c.json({ faults: state.faults() }))
+  app.delete("/faults", (c) => {
+    state.clearFaults()
+    return c.body(null, 204)
+  })
+  app.post("/faults", async (c) => {
+    const input = await body(c)
+    const items: ReadonlyArray<unknown> = Array.isArray(input) ? input : [input]
+    // Check them all before queueing any, so a bad batch leaves the queue as it was.
+    const checked = items.map((item) => {
+      if (!isObject(item)) throw new ControlError(400, "each fault must be a JSON object")
+      if (!("fault" in item)) return { fault: validateFault(item), options: {} }
+      const request = decode(FaultRequest, item)
+      if (Either.isLeft(request)) throw new ControlError(400, request.left)
+      const { afterRequests, fault, on, times } = request.right
+      const options: SandboxFaultOptions = {
+        ...(times === undefined ? {} : { times: times === "Infinity" || times === null ? Infinity : times }),
+        ...(on === undefined ? {} : { on }),
+        ...(afterRequests === undefined ? {} : { afterRequests })
+      }
+      return { fault: validateFault(fault), options }
+    })
+    for (const { fault, options } of checked) state.injectFault(fault, options)
+    return c.json({ faults: state.faults() }, 201)
+  })
+
+  app.get("/requests", (c) => c.json({ requests: state.requests }))
+  app.delete("/requests", (c) => {
+    state.resetLog()
+    return c.body(null, 204)
+  })
+  app.get("/requests/max-in-window", (c) => {
+    const windowMs = Number(c.req.query("windowMs"))
+    if (!(windowMs > 0)) throw new ControlError(400, "windowMs must be a number of milliseconds > 0")
+    const include = c.req.query("include") ?? "all"
+    if (include !== "all" && include !== "accepted") throw new ControlError(400, "include must be all or accepted")
+    return c.json({ max: state.maxRequestsInAnyWindow(windowMs, { include }) })
+  })
+
+  app.post("/rate-limit", async (c) => {
+    state.setRateLimit(validateRateLimit(await body(c)))
+    return c.json({ rateLimit: state.rateLimit })
+  })
+
+  const settings = () => ({ cursorMode: state.cursorMode, emptyOrg: state.emptyOrg })
+  app.get("/settings", (c) => c.json(settings()))
+  app.patch("/settings", async (c) => {
+    const input = await decodeBody(c, Settings, "settings")
+    if (input.cursorMode !== undefined) state.setCursorMode(input.cursorMode)
+    if (input.emptyOrg !== undefined) state.setEmptyOrg(input.emptyOrg)
+    return c.json(settings())
+  })
+
+  app.get("/directories", (c) => c.json({ directories: state.directories() }))
+
+  app.get("/workspaces", (c) => c.json({ workspaces: state.workspaces() }))
+  app.post("/workspaces", async (c) => {
+    const input = await decodeBody(c, Workspaces, "expected {\"workspaces\": [...]}")
+    return c.json({ workspaces: state.addWorkspaces(input.workspaces) }, 201)
+  })
+  const knownWorkspace = (id: string) => {
+    if (!state.workspaces().some((w) => w.id === id)) throw new ControlError(404, `no workspace with id ${id}`)
+    return id
+  }
+  app.patch("/workspaces/:id", async (c) => {
+    const id = knownWorkspace(c.req.param("id"))
+    const patch = await decodeBody(c, UserPatchInput, "the patch must be a JSON object")
+    return c.json(state.updateWorkspace(id, patchOf(patch) as SandboxWorkspacePatch))
+  })
+  app.delete("/workspaces/:id", (c) => {
+    state.removeWorkspace(knownWorkspace(c.req.param("id")))
+    return c.body(null, 204)
+  })
+
+  app.all("*", (c) => {
+    throw new ControlError(404, `no control endpoint ${c.req.method} ${c.req.path}; see the table in ControlApi.ts`)
+  })
+
+  app.onError((error, c) => {
     // Everything the sandbox throws here comes from the caller's input (unknown id, bad fault, ...).
     const status = error instanceof ControlError ? error.status : 400
-    send(res, status, { error: error instanceof Error ? error.message : String(error) })
+    return c.json({ error: error.message }, status)
   })
+  return app
 }

@@ -109,3 +109,43 @@ export const htmlError = (status: number): string => {
   return `<!DOCTYPE html>\n<html><head><title>${text}</title></head><body><h1>${text}</h1>` +
     `<p>The server encountered a temporary error.</p></body></html>\n`
 }
+
+/**
+ * v2 user-management `ApiErrorResponse` (API-NOTES §4.2): the org envelope with `ADMIN-UAM-*` codes.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const uamError = (status: number, code: string, title: string, detail: string) =>
+  orgError(status, code, title, detail)
+
+/**
+ * The request's headers as one block of `Name: value` lines, in the encoding an `echoHeaders` fault asks
+ * for: as they are (`plain`), URL-encoded, base64, or as a JSON object in a string (quotes escaped once
+ * the body is serialized).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const headerBlock = (
+  rawHeaders: ReadonlyArray<string>,
+  encoding: "plain" | "url" | "base64" | "json"
+): string => {
+  const lines: Array<string> = []
+  const object: Record<string, string> = {}
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    lines.push(`${rawHeaders[i]}: ${rawHeaders[i + 1]}`)
+    object[rawHeaders[i]!] = rawHeaders[i + 1]!
+  }
+  const block = lines.join("\n")
+  switch (encoding) {
+    case "plain":
+      return block
+    case "url":
+      return encodeURIComponent(block)
+    case "base64":
+      return Buffer.from(block, "utf8").toString("base64")
+    case "json":
+      return JSON.stringify(object)
+  }
+}

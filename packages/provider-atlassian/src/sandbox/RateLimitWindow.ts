@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import * as Either from "effect/Either"
+import { decode, RateLimitInput } from "./Bodies.js"
 
 /**
  * `requests` per `windowSeconds`. `resetFormat` is how `X-RateLimit-Reset` is written: `minutes` (the
@@ -45,20 +47,9 @@ export const validateRateLimit = (input: unknown): SandboxRateLimit | false => {
   if (typeof input !== "object" || Array.isArray(input)) {
     throw new TypeError("rateLimit must be false or { requests, windowSeconds, resetFormat?, phaseMs? }")
   }
-  const o = input as Record<string, unknown>
-  if (typeof o.requests !== "number" || !Number.isInteger(o.requests) || o.requests < 1) {
-    throw new TypeError(`rateLimit.requests must be a whole number >= 1, got ${JSON.stringify(o.requests)}`)
-  }
-  if (typeof o.windowSeconds !== "number" || !Number.isFinite(o.windowSeconds) || o.windowSeconds <= 0) {
-    throw new TypeError(`rateLimit.windowSeconds must be a number > 0, got ${JSON.stringify(o.windowSeconds)}`)
-  }
-  if (o.resetFormat !== undefined && o.resetFormat !== "seconds" && o.resetFormat !== "minutes") {
-    throw new TypeError(`rateLimit.resetFormat must be "seconds" or "minutes", got ${JSON.stringify(o.resetFormat)}`)
-  }
-  if (o.phaseMs !== undefined && (typeof o.phaseMs !== "number" || !Number.isFinite(o.phaseMs))) {
-    throw new TypeError(`rateLimit.phaseMs must be an epoch time in milliseconds, got ${JSON.stringify(o.phaseMs)}`)
-  }
-  return o as unknown as SandboxRateLimit
+  const result = decode(RateLimitInput, input)
+  if (Either.isLeft(result)) throw new TypeError(result.left)
+  return result.right
 }
 
 /**

@@ -19,14 +19,23 @@ export interface SandboxProductAccess {
 }
 
 /**
- * A managed account as the sandbox serves it: the wire `User` fields verbatim (snake_case, so a test can
+ * An account as the sandbox serves it: the v1 wire `User` fields verbatim (snake_case, so a test can
  * produce any value the real API could, including unknown `account_status` values such as
- * `"pending_deletion"`), plus sandbox-only fields that are never serialized:
+ * `"pending_deletion"`), plus camelCase fields that the v1 listing never serializes (they feed the v2
+ * directory API, the profile and the manage endpoints):
  *
  * - `managedBy`: the account is synced from an external directory, so lifecycle calls answer 403
- *   `forbidden.action` with reason `externalDirectory.scim` / `externalDirectory.google`.
+ *   `forbidden.action` with reason `externalDirectory.scim` / `externalDirectory.google`, and
+ *   `GET /users/{id}/manage` says `lifecycle.enablement` is not allowed for that reason.
+ * - `claimStatus`: `managed` (absent means managed) or `unmanaged`. The v1 listing shows managed accounts
+ *   only; v2 search shows both; the user-management API answers 403 for an unmanaged account.
+ * - `membershipStatus`: `active` (absent means active), `suspended` or `no_membership` (open: any string).
+ *   v2 suspend/restore set it.
+ * - `addedToOrg` (ISO-8601), `platformRoles` (e.g. `atlassian/org-admin`), `groups` (group names),
+ *   `directoryId` (absent means the first directory), `forDeletion` (v2 composite status `for_deletion`),
+ *   `nickname` (default: the first word of `name`), `mfaEnabled` (default false).
  *
- * Any other extra property is passed through to the wire as is.
+ * Any other extra property is passed through to the v1 wire as is.
  *
  * @since 0.1.0
  * @category models
@@ -42,7 +51,44 @@ export interface SandboxUser {
   readonly last_active?: string
   readonly product_access?: ReadonlyArray<SandboxProductAccess>
   readonly managedBy?: "scim" | "google"
+  /** @since 0.2.0 */
+  readonly claimStatus?: "managed" | "unmanaged"
+  /** @since 0.2.0 */
+  readonly membershipStatus?: "active" | "suspended" | "no_membership" | (string & {})
+  /** @since 0.2.0 */
+  readonly addedToOrg?: string
+  /** @since 0.2.0 */
+  readonly platformRoles?: ReadonlyArray<string>
+  /** @since 0.2.0 */
+  readonly groups?: ReadonlyArray<string>
+  /** @since 0.2.0 */
+  readonly directoryId?: string
+  /** @since 0.2.0 */
+  readonly forDeletion?: boolean
+  /** @since 0.2.0 */
+  readonly nickname?: string
+  /** @since 0.2.0 */
+  readonly mfaEnabled?: boolean
 }
+
+/**
+ * The fields of {@link SandboxUser} that the v1 listing never serializes.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const SANDBOX_ONLY_FIELDS: ReadonlyArray<keyof SandboxUser> = [
+  "managedBy",
+  "claimStatus",
+  "membershipStatus",
+  "addedToOrg",
+  "platformRoles",
+  "groups",
+  "directoryId",
+  "forDeletion",
+  "nickname",
+  "mfaEnabled"
+]
 
 /**
  * Input for adding a user: any subset of the fields. Missing required wire fields (`account_id`,
@@ -84,13 +130,56 @@ export const productCatalog: ReadonlyArray<SandboxProductAccess & { readonly sha
 ]
 
 const FIRST = [
-  "Ada", "Alan", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Edsger", "Radia", "John",
-  "Katherine", "Donald", "Hedy", "Tim", "Joan", "Guido", "Sophie", "Yukihiro", "Anita", "Bjarne", "Adele", "Niklaus"
+  "Ada",
+  "Alan",
+  "Grace",
+  "Linus",
+  "Margaret",
+  "Ken",
+  "Barbara",
+  "Dennis",
+  "Frances",
+  "Edsger",
+  "Radia",
+  "John",
+  "Katherine",
+  "Donald",
+  "Hedy",
+  "Tim",
+  "Joan",
+  "Guido",
+  "Sophie",
+  "Yukihiro",
+  "Anita",
+  "Bjarne",
+  "Adele",
+  "Niklaus"
 ]
 const LAST = [
-  "Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie", "Allen", "Dijkstra",
-  "Perlman", "McCarthy", "Johnson", "Knuth", "Lamarr", "Berners-Lee", "Clarke", "Rossum", "Wilson", "Matsumoto",
-  "Borg", "Stroustrup", "Goldberg", "Wirth"
+  "Lovelace",
+  "Turing",
+  "Hopper",
+  "Torvalds",
+  "Hamilton",
+  "Thompson",
+  "Liskov",
+  "Ritchie",
+  "Allen",
+  "Dijkstra",
+  "Perlman",
+  "McCarthy",
+  "Johnson",
+  "Knuth",
+  "Lamarr",
+  "Berners-Lee",
+  "Clarke",
+  "Rossum",
+  "Wilson",
+  "Matsumoto",
+  "Borg",
+  "Stroustrup",
+  "Goldberg",
+  "Wirth"
 ]
 const APPS = ["Jira Cloud for Slack", "Automation for Jira", "Trello Power-Up", "Opsgenie Integration", "Backup Bot"]
 
@@ -114,7 +203,7 @@ const mix = (a: number, b: number): number => {
 }
 
 // mulberry32, seeded per user, so user i is the same whatever the roster size.
-const random = (seed: number): (() => number) => {
+const random = (seed: number): () => number => {
   let state = seed | 0
   return () => {
     state = (state + 0x6d2b79f5) | 0
@@ -140,7 +229,6 @@ const accountIdFor = (rand: () => number, index: number): string => {
   return (r < 0.9 ? "557058:" : "712020:") + uuid
 }
 
-
 /**
  * The `index`-th generated user for `seed`. Deterministic and independent of the roster size: the
  * first 100 users of a 100-user roster and of a 100,000-user roster are the same.
@@ -148,7 +236,20 @@ const accountIdFor = (rand: () => number, index: number): string => {
  * @since 0.1.0
  * @category constructors
  */
-export const generateUser = (seed: number, index: number, referenceTime: number = defaultReferenceTime()): SandboxUser => {
+export const generateUser = (
+  seed: number,
+  index: number,
+  referenceTime: number = defaultReferenceTime()
+): SandboxUser => {
+  const user = generateBase(seed, index, referenceTime)
+  addExtras(user, seed, index, referenceTime)
+  return user
+}
+
+type MutableUser = { -readonly [K in keyof SandboxUser]: SandboxUser[K] }
+
+// The v1 fields of user i (unchanged since 0.1.0, so rosters and counts of a seed stay the same).
+const generateBase = (seed: number, index: number, referenceTime: number): MutableUser => {
   const rand = random(mix(seed, index))
   const isoDaysAgo = (days: number): string => new Date(referenceTime - Math.floor(days * DAY_MS)).toISOString()
   const account_id = accountIdFor(rand, index)
@@ -160,8 +261,9 @@ export const generateUser = (seed: number, index: number, referenceTime: number 
   const account_status = statusRoll < 0.85 ? "active" : statusRoll < 0.95 ? "inactive" : "closed"
   const name = account_type === "app" ? APPS[index % APPS.length]! : `${first} ${last}`
   const initials = account_type === "app" ? "AP" : `${first[0]}${last[0]}`
-  const picture =
-    `https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/initials/${initials}-${index % 6}.png`
+  const picture = `https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/initials/${initials}-${
+    index % 6
+  }.png`
   const hidesEmail = rand() < 0.08
   const email = account_type === "app" || hidesEmail
     ? undefined
@@ -200,6 +302,98 @@ export const generateUser = (seed: number, index: number, referenceTime: number 
   user.product_access = product_access
   return user
 }
+
+/**
+ * Where org and site admins sit in every block of 1,000 generated users: the first active `atlassian`
+ * account from index 17 (org admin) and from index 29 (site admin). Late enough that tests picking "the
+ * first active user" do not pick an admin, whom v2 suspend refuses.
+ */
+const ORG_ADMIN_FROM = 17
+const SITE_ADMIN_FROM = 29
+const adminSlots = new Map<string, number>()
+
+const adminSlot = (seed: number, block: number, from: number, referenceTime: number): number => {
+  const key = `${seed}:${block}:${from}`
+  let slot = adminSlots.get(key)
+  if (slot === undefined) {
+    slot = -1
+    for (let i = block * 1000 + from; i < block * 1000 + from + 12; i++) {
+      const base = generateBase(seed, i, referenceTime)
+      if (base.account_type === "atlassian" && base.account_status === "active") {
+        slot = i
+        break
+      }
+    }
+    if (adminSlots.size > 10_000) adminSlots.clear()
+    adminSlots.set(key, slot)
+  }
+  return slot
+}
+
+// The v2-only fields come from a second random stream, so the v1 fields of user i never change.
+const addExtras = (
+  user: MutableUser,
+  seed: number,
+  index: number,
+  referenceTime: number
+): void => {
+  const rand = random(mix(seed ^ 0x5eed2, index))
+  user.addedToOrg = new Date(referenceTime - Math.floor((30 + rand() * 2000) * DAY_MS)).toISOString()
+  const groups: Array<string> = []
+  const keys = new Set((user.product_access ?? []).map((p) => p.key))
+  if (keys.has("jira-software") || keys.has("jira-core")) groups.push("jira-users")
+  if (keys.has("confluence")) groups.push("confluence-users")
+  if (keys.has("jira-service-desk")) groups.push("jira-servicemanagement-users")
+  const roll = rand()
+  if (roll < 0.1) groups.push("contractors")
+  else if (roll < 0.13) groups.push("leadership")
+  const within = index % 1000
+  if (within >= ORG_ADMIN_FROM && within < SITE_ADMIN_FROM + 12) {
+    const block = Math.floor(index / 1000)
+    if (adminSlot(seed, block, ORG_ADMIN_FROM, referenceTime) === index) {
+      user.platformRoles = ["atlassian/org-admin"]
+      groups.push("org-admins")
+    } else if (adminSlot(seed, block, SITE_ADMIN_FROM, referenceTime) === index) {
+      user.platformRoles = ["atlassian/site-admin"]
+      groups.push("site-admins")
+    }
+  }
+  user.groups = groups
+  user.mfaEnabled = rand() < 0.6
+}
+
+/**
+ * The `index`-th generated unmanaged account for `seed`: a person whose email is on a domain the org has
+ * not verified (a contractor, a partner), with product access and activity like the others. Indices
+ * live apart from managed ones, so ids never collide.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const generateUnmanagedUser = (
+  seed: number,
+  index: number,
+  referenceTime: number = defaultReferenceTime()
+): SandboxUser => {
+  const base = generateUser(seed, UNMANAGED_BASE + index, referenceTime)
+  const domain = UNMANAGED_DOMAINS[index % UNMANAGED_DOMAINS.length]!
+  const [first = "guest", last = "user"] = base.name.toLowerCase().split(" ")
+  const user: { -readonly [K in keyof SandboxUser]: SandboxUser[K] } = {
+    ...base,
+    account_type: "atlassian",
+    name: base.account_type === "app" ? `Guest ${index}` : base.name,
+    email: `${first}.${last.replace(/[^a-z]/g, "")}${index}@${domain}`,
+    claimStatus: "unmanaged"
+  }
+  if (user.account_status === "closed") user.account_status = "active"
+  // Platform roles belong to the org's own (managed) people.
+  delete user.platformRoles
+  user.groups = (base.groups ?? []).filter((g) => g !== "org-admins" && g !== "site-admins")
+  return user
+}
+
+const UNMANAGED_BASE = 0x40000000
+const UNMANAGED_DOMAINS = ["contractor.example", "partner.example", "gmail.example"]
 
 /**
  * `count` generated users starting at generator index `from` (default 0).
@@ -258,6 +452,21 @@ export const userProblem = (user: unknown): string | undefined => {
   }
   if (u.managedBy !== undefined && u.managedBy !== "scim" && u.managedBy !== "google") {
     return `managedBy of ${u.account_id} must be "scim" or "google", got ${JSON.stringify(u.managedBy)}`
+  }
+  if (u.claimStatus !== undefined && u.claimStatus !== "managed" && u.claimStatus !== "unmanaged") {
+    return `claimStatus of ${u.account_id} must be "managed" or "unmanaged", got ${JSON.stringify(u.claimStatus)}`
+  }
+  for (const field of ["membershipStatus", "addedToOrg", "directoryId", "nickname"] as const) {
+    if (u[field] !== undefined && typeof u[field] !== "string") return `${field} of ${u.account_id} must be a string`
+  }
+  for (const field of ["forDeletion", "mfaEnabled"] as const) {
+    if (u[field] !== undefined && typeof u[field] !== "boolean") return `${field} of ${u.account_id} must be a boolean`
+  }
+  for (const field of ["platformRoles", "groups"] as const) {
+    const v = u[field]
+    if (v !== undefined && (!Array.isArray(v) || !v.every((x) => typeof x === "string"))) {
+      return `${field} of ${u.account_id} must be an array of strings`
+    }
   }
   if (u.product_access !== undefined) {
     if (!Array.isArray(u.product_access)) return `product_access of ${u.account_id} must be an array`

@@ -31,6 +31,8 @@ const main = async (): Promise<void> => {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`atlassian-sandbox: could not start: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.stderr.write(
+    `atlassian-sandbox: could not start: ${error instanceof Error ? error.message : String(error)}\n`
+  )
   process.exit(1)
 })

@@ -22,7 +22,8 @@ export interface SandboxUser {
   name: string
   status: "active" | "suspended" | "deleted"
   lastActiveAt?: string
-  products: Array<{ key: string; name: string }>
+  /** Absent: the API says nothing about the user's products (not the same as `[]`, none). */
+  products?: Array<{ key: string; name: string }>
 }
 
 /**
@@ -61,11 +62,14 @@ export interface __NAME__Sandbox {
   readonly requests: ReadonlyArray<SandboxRequest>
   readonly users: () => ReadonlyArray<SandboxUser>
   readonly user: (id: string) => SandboxUser | undefined
+  /** Removes a user: the listing leaves it out and `GET /users/{id}` answers 404. */
+  readonly remove: (id: string) => void
   readonly close: () => Promise<void>
 }
 
 /**
- * A deterministic roster: every fifth user suspended, every seventh deleted.
+ * A deterministic roster: every fifth user suspended, every seventh deleted, every ninth without `products`
+ * (the API did not say) and every eleventh with none (`[]`).
  *
  * @since 0.1.0
  * @category constructors
@@ -79,7 +83,9 @@ export const generateUsers = (count: number): Array<SandboxUser> =>
       name: `User ${n}`,
       status: n % 7 === 0 ? "deleted" : n % 5 === 0 ? "suspended" : "active",
       lastActiveAt: new Date(Date.UTC(2026, 0, 1 + (n % 300))).toISOString(),
-      products: [{ key: n % 2 === 0 ? "pro" : "basic", name: n % 2 === 0 ? "Pro" : "Basic" }]
+      ...(n % 9 === 0 ? {} : {
+        products: n % 11 === 0 ? [] : [{ key: n % 2 === 0 ? "pro" : "basic", name: n % 2 === 0 ? "Pro" : "Basic" }]
+      })
     }
   })
 
@@ -113,6 +119,11 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<__NAME
       const next = offset + pageSize < all.length ? String(offset + pageSize) : undefined
       return send(res, 200, { users: page, total: all.length, ...(next === undefined ? {} : { next }) })
     }
+    const one = /^\/users\/([^/]+)$/.exec(url.pathname)
+    if (req.method === "GET" && one !== null) {
+      const user = users.get(decodeURIComponent(one[1]!))
+      return user === undefined ? send(res, 404, { message: "user not found" }) : send(res, 200, user)
+    }
     const action = /^\/users\/([^/]+)\/(suspend|restore)$/.exec(url.pathname)
     if (req.method === "POST" && action !== null) {
       const user = users.get(decodeURIComponent(action[1]!))
@@ -136,6 +147,9 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<__NAME
     requests,
     users: () => [...users.values()],
     user: (id) => users.get(id),
+    remove: (id) => {
+      users.delete(id)
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections()
