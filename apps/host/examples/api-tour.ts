@@ -3,7 +3,10 @@ export const tour = async (host: string, token: string, org: { url: string; orgI
   const api = async (method: string, path: string, body?: unknown): Promise<any> => {
     const res = await fetch(`${host}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" })
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) })
     })
     const json: any = res.status === 204 ? undefined : await res.json()
@@ -25,14 +28,17 @@ export const tour = async (host: string, token: string, org: { url: string; orgI
     run = await api("GET", `/api/syncs/${run.id}`)
   }
 
-  // Who holds Confluence on the acme site but has not used anything for 90 days?
+  // Which Confluence seats on the acme site have not been used for 90 days? (A seat is an active product of
+  // an active, billable account; its key is the product and the site's full host.)
   const stale = await api(
     "GET",
-    `/api/connections/${connection.id}/accounts?status=active&product=confluence:acme&inactiveDays=90&limit=10`
+    `/api/connections/${connection.id}/seats?license=${
+      encodeURIComponent("confluence:acme.atlassian.net")
+    }&unusedDays=90&limit=10`
   )
 
   // Preview suspending the first one: a dry run calls nothing upstream, and is audited as such.
-  const first = stale.data[0]
+  const first = stale.data[0]?.account
   const preview = first === undefined
     ? undefined
     : await api(

@@ -4,13 +4,17 @@
  *
  * @since 0.1.0
  */
-import * as Crypto from "node:crypto"
-import * as Fs from "node:fs"
-import * as Path from "node:path"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 
 /**
  * The host cannot start with this configuration. `message` says what is wrong and what to do.
@@ -49,6 +53,13 @@ export interface HostConfig {
     readonly timeoutMs: Option.Option<number>
     readonly retryDelayMs: Option.Option<number>
   } | undefined
+  /**
+   * How long a sync lock lives without a heartbeat (`SEATKEEPER_LEASE_MS`, default 30 s): a run whose process
+   * stopped is recovered this long after its last heartbeat. Tests shorten it.
+   */
+  readonly leaseMs?: Option.Option<number> | undefined
+  /** A token that may read `/metrics` only (`SEATKEEPER_METRICS_TOKEN`); the admin token may too. */
+  readonly metricsToken?: Option.Option<Redacted.Redacted<string>> | undefined
 }
 
 /**
@@ -76,30 +87,85 @@ export const isLoopback = (host: string): boolean => {
 
 const fail = (message: string) => Effect.fail(new HostConfigError({ message }))
 
-const nonEmpty = (value: string | undefined): Option.Option<string> =>
-  value === undefined || value.trim() === "" ? Option.none() : Option.some(value.trim())
+// Effect `Config` reads the environment; each value's own check says what is wrong in a sentence, and a
+// blank variable counts as unset (as a shell `FOO=` does).
+const optionalText = (name: string) =>
+  Config.string(name).pipe(
+    Config.map((s) => s.trim()),
+    Config.option,
+    Config.map(Option.filter((s) => s !== ""))
+  )
 
-const parseMillis = (name: string, raw: string | undefined) =>
-  Option.match(nonEmpty(raw), {
-    onNone: () => Effect.succeed(Option.none<number>()),
-    onSome: (s) => {
-      const n = Number(s)
-      return /^\d+$/.test(s) && n >= 1 && n <= 3_600_000
-        ? Effect.succeed(Option.some(n))
-        : fail(`${name} must be a whole number of milliseconds from 1 to 3600000, got "${s}"`)
-    }
-  })
+const milliseconds = (name: string) =>
+  optionalText(name).pipe(
+    Config.mapOrFail(Option.match({
+      onNone: () => Either.right(Option.none<number>()),
+      onSome: (s) => {
+        const n = Number(s)
+        return /^\d+$/.test(s) && n >= 1 && n <= 3_600_000
+          ? Either.right(Option.some(n))
+          : Either.left(
+            ConfigError.InvalidData(
+              [name],
+              `${name} must be a whole number of milliseconds from 1 to 3600000, got "${s}"`
+            )
+          )
+      }
+    }))
+  )
 
-const parsePort = (raw: string | undefined) =>
-  Option.match(nonEmpty(raw), {
-    onNone: () => Effect.succeed(defaults.port),
+const port = optionalText("PORT").pipe(
+  Config.mapOrFail(Option.match({
+    onNone: () => Either.right<number>(defaults.port),
     onSome: (s) => {
       const n = Number(s)
       return /^\d+$/.test(s) && n >= 0 && n <= 65535
-        ? Effect.succeed(n)
-        : fail(`PORT must be a whole number from 0 to 65535, got "${s}"`)
+        ? Either.right(n)
+        : Either.left(ConfigError.InvalidData(["PORT"], `PORT must be a whole number from 0 to 65535, got "${s}"`))
     }
-  })
+  }))
+)
+
+/**
+ * What the environment says, before the data directory is touched.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const environment = Config.all({
+  port,
+  host: optionalText("HOST").pipe(Config.map(Option.getOrElse((): string => defaults.host))),
+  dataDir: optionalText("SEATKEEPER_DATA_DIR"),
+  adminToken: optionalText("SEATKEEPER_ADMIN_TOKEN"),
+  secretKey: optionalText("SEATKEEPER_SECRET_KEY"),
+  databaseUrl: optionalText("DATABASE_URL").pipe(Config.map(Option.map(Redacted.make))),
+  redisUrl: optionalText("REDIS_URL").pipe(Config.map(Option.map(Redacted.make))),
+  timeoutMs: milliseconds("SEATKEEPER_PROVIDER_TIMEOUT_MS"),
+  retryDelayMs: milliseconds("SEATKEEPER_PROVIDER_RETRY_DELAY_MS"),
+  leaseMs: milliseconds("SEATKEEPER_LEASE_MS"),
+  metricsToken: optionalText("SEATKEEPER_METRICS_TOKEN").pipe(Config.map(Option.map(Redacted.make)))
+})
+
+/** The first sentence of a config error: ours say what to fix; Effect's own name the variable. */
+const configMessage = (error: ConfigError.ConfigError): string => {
+  const messages: Array<string> = []
+  const walk = (e: ConfigError.ConfigError) => {
+    switch (e._op) {
+      case "And":
+      case "Or":
+        walk(e.left)
+        walk(e.right)
+        return
+      case "InvalidData":
+      case "MissingData":
+      case "SourceUnavailable":
+      case "Unsupported":
+        messages.push(e.message)
+    }
+  }
+  walk(error)
+  return messages[0] ?? String(error)
+}
 
 /**
  * Reads a file made by {@link ensureSecretFile}, or creates it with `make()` (mode 0600). Creation uses
@@ -139,26 +205,31 @@ export const loadHostConfig = (
   options: { readonly dataDir?: string } = {}
 ): Effect.Effect<HostConfig, HostConfigError> =>
   Effect.gen(function*() {
-    const port = yield* parsePort(env.PORT)
-    const host = Option.getOrElse(nonEmpty(env.HOST), () => defaults.host)
-    const explicitToken = nonEmpty(env.SEATKEEPER_ADMIN_TOKEN)
-    if (!isLoopback(host) && Option.isNone(explicitToken)) {
+    const provider = ConfigProvider.fromMap(
+      new Map(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined))
+    )
+    const read = yield* environment.pipe(
+      Effect.withConfigProvider(provider),
+      Effect.mapError((e) => new HostConfigError({ message: configMessage(e) }))
+    )
+    const explicitToken = read.adminToken
+    if (!isLoopback(read.host) && Option.isNone(explicitToken)) {
       return yield* fail(
-        `HOST=${host} accepts connections from other machines, so SEATKEEPER_ADMIN_TOKEN must be set explicitly ` +
+        `HOST=${read.host} accepts connections from other machines, so SEATKEEPER_ADMIN_TOKEN must be set explicitly ` +
           `(at least ${MIN_TOKEN_LENGTH} characters, e.g. from \`openssl rand -base64 32\`), or use HOST=127.0.0.1`
       )
     }
     if (Option.isSome(explicitToken) && explicitToken.value.length < MIN_TOKEN_LENGTH) {
       return yield* fail(`SEATKEEPER_ADMIN_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters long`)
     }
-    const providerHttp = {
-      timeoutMs: yield* parseMillis("SEATKEEPER_PROVIDER_TIMEOUT_MS", env.SEATKEEPER_PROVIDER_TIMEOUT_MS),
-      retryDelayMs: yield* parseMillis("SEATKEEPER_PROVIDER_RETRY_DELAY_MS", env.SEATKEEPER_PROVIDER_RETRY_DELAY_MS)
+    if (Option.isSome(read.metricsToken) && Redacted.value(read.metricsToken.value).length < MIN_TOKEN_LENGTH) {
+      return yield* fail(`SEATKEEPER_METRICS_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters long`)
     }
-    const dataDir = Path.resolve(options.dataDir ?? Option.getOrElse(nonEmpty(env.SEATKEEPER_DATA_DIR), () => defaults.dataDir))
+    const dataDir = Path.resolve(options.dataDir ?? Option.getOrElse(read.dataDir, () => defaults.dataDir))
     yield* Effect.try({
       try: () => Fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 }),
-      catch: (e) => new HostConfigError({ message: `cannot create the data directory ${dataDir}: ${(e as Error).message}` })
+      catch: (e) =>
+        new HostConfigError({ message: `cannot create the data directory ${dataDir}: ${(e as Error).message}` })
     })
 
     const tokenFile = Path.join(dataDir, "admin-token")
@@ -166,21 +237,23 @@ export const loadHostConfig = (
       ? { value: explicitToken.value, created: false }
       : yield* ensureSecretFile(tokenFile, randomSecret)
 
-    const explicitKey = nonEmpty(env.SEATKEEPER_SECRET_KEY)
-    const secretKey = Option.isSome(explicitKey)
-      ? explicitKey.value
-      : (yield* ensureSecretFile(Path.join(dataDir, "secret-key"), () => Crypto.randomBytes(32).toString("base64"))).value
+    const secretKey = Option.isSome(read.secretKey)
+      ? read.secretKey.value
+      : (yield* ensureSecretFile(Path.join(dataDir, "secret-key"), () => Crypto.randomBytes(32).toString("base64")))
+        .value
 
     return {
-      port,
-      host,
+      port: read.port,
+      host: read.host,
       dataDir,
       adminToken: Redacted.make(token.value),
       adminTokenCreated: token.created,
       adminTokenFile: Option.isSome(explicitToken) ? undefined : tokenFile,
       secretKey: Redacted.make(secretKey),
-      databaseUrl: Option.map(nonEmpty(env.DATABASE_URL), Redacted.make),
-      redisUrl: Option.map(nonEmpty(env.REDIS_URL), Redacted.make),
-      providerHttp
+      databaseUrl: read.databaseUrl,
+      redisUrl: read.redisUrl,
+      providerHttp: { timeoutMs: read.timeoutMs, retryDelayMs: read.retryDelayMs },
+      leaseMs: read.leaseMs,
+      metricsToken: read.metricsToken
     }
   })

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { ProviderDefinition } from "@seatkeeper/core/Provider"
-import { secretPaths } from "@seatkeeper/core/ProviderConfig"
+import { secretBindingPaths, secretPaths } from "@seatkeeper/core/ProviderConfig"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { type FieldIssue, InvalidInput } from "./errors.js"
@@ -44,11 +44,13 @@ export const validateConfig = (
     Effect.mapError((e) => {
       const secrets = secretPaths(provider.configSchema).map((p) => [...prefix, ...p].join("."))
       // Schema's default messages end with ", actual <value>": never echo a secret's value back.
-      return InvalidInput.fromIssues(InvalidInput.fromParseError(e, prefix).map((issue) =>
-        secrets.some((s) => issue.path.join(".").startsWith(s))
-          ? { ...issue, message: issue.message.replace(/,?\s*actual[\s\S]*$/, "") }
-          : issue
-      ))
+      return InvalidInput.fromIssues(
+        InvalidInput.fromParseError(e, prefix).map((issue) =>
+          secrets.some((s) => issue.path.join(".").startsWith(s))
+            ? { ...issue, message: issue.message.replace(/,?\s*actual[\s\S]*$/, "") }
+            : issue
+        )
+      )
     })
   )
 
@@ -58,7 +60,10 @@ export const validateConfig = (
  * @since 0.1.0
  * @category validation
  */
-export const configObjectIssues = (input: unknown, prefix: ReadonlyArray<string> = ["config"]): ReadonlyArray<FieldIssue> =>
+export const configObjectIssues = (
+  input: unknown,
+  prefix: ReadonlyArray<string> = ["config"]
+): ReadonlyArray<FieldIssue> =>
   isRecord(input) ? [] : [{ path: prefix, message: "must be an object with the provider's fields" }]
 
 /**
@@ -86,6 +91,43 @@ export const mergeConfig = (provider: ProviderDefinition, stored: unknown, patch
     if ((given === undefined || given === "") && kept !== undefined) merged = setPath(merged, path, kept)
   }
   return merged
+}
+
+const destination = (value: unknown): string | undefined =>
+  value === undefined || value === null ? undefined : String(value).trim().replace(/\/+$/, "").toLowerCase()
+
+/**
+ * Field issues of an update that changes where the connection's secrets go (a field annotated
+ * `BindsSecretsId`, such as a base URL or an organisation) without entering the secrets again: a stored key
+ * must never be sent somewhere its owner did not type it for (invariant 12). One issue per secret, on the
+ * secret's field, saying what to do.
+ *
+ * @since 0.2.0
+ * @category validation
+ */
+export const rebindingIssues = (
+  provider: ProviderDefinition,
+  stored: unknown,
+  patch: Json,
+  prefix: ReadonlyArray<string> = ["config"]
+): ReadonlyArray<FieldIssue> => {
+  const moved = secretBindingPaths(provider.configSchema).filter((path) => {
+    const given = getPath(patch, path)
+    if (given === undefined) return false
+    return destination(given) !== destination(getPath(stored, path))
+  })
+  if (moved.length === 0) return []
+  const names = moved.map((path) => path.join(".")).join(" and ")
+  return secretPaths(provider.configSchema)
+    .filter((path) => {
+      const given = getPath(patch, path)
+      return given === undefined || given === ""
+    })
+    .map((path) => ({
+      path: [...prefix, ...path],
+      message: `must be entered again: changing ${names} sends it to a new destination, and a stored secret is only ` +
+        `sent where it was entered`
+    }))
 }
 
 /**

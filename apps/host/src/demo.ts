@@ -8,8 +8,9 @@
 import { startSandbox } from "@seatkeeper/provider-atlassian/sandbox"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { Seatkeeper } from "./Seatkeeper.js"
 import { loadConfigOrExit, logLine, serveHost, stopOnSignals } from "./serve.js"
+import { Connections } from "./services/Connections.js"
+import { Syncs } from "./services/Syncs.js"
 import { mountPages } from "./ui/index.js"
 
 const CONNECTION_NAME = "Demo Atlassian org"
@@ -36,12 +37,11 @@ const connectionConfig = {
 }
 
 const setUp = Effect.gen(function*() {
-  const seatkeeper = yield* Seatkeeper
-  const existing = (yield* seatkeeper.listConnections).find((c) => c.name === CONNECTION_NAME && c.provider === "atlassian")
+  const existing = (yield* Connections.list).find((c) => c.name === CONNECTION_NAME && c.provider === "atlassian")
   const connection = existing === undefined
-    ? yield* seatkeeper.createConnection({ provider: "atlassian", name: CONNECTION_NAME, config: connectionConfig }, "admin")
-    : yield* seatkeeper.updateConnection(existing.id, { config: connectionConfig }, "admin")
-  const run = yield* seatkeeper.startSync(connection.id, "admin").pipe(
+    ? yield* Connections.create({ provider: "atlassian", name: CONNECTION_NAME, config: connectionConfig }, "admin")
+    : yield* Connections.update(existing.id, { config: connectionConfig }, "admin")
+  const run = yield* Syncs.start(connection.id, "admin").pipe(
     Effect.map((r) => r.id),
     Effect.catchTag("SyncAlreadyRunning", (e) => Effect.succeed(e.runId))
   )

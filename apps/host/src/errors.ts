@@ -7,7 +7,7 @@
  */
 import { ProviderError } from "@seatkeeper/core/ProviderError"
 import type { ProviderErrorReason } from "@seatkeeper/core/ProviderError"
-import { StoreError, SyncAlreadyRunning } from "@seatkeeper/core/LicenseStore"
+import { StoreError, SyncAlreadyRunning } from "@seatkeeper/core/StoreError"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
@@ -16,13 +16,35 @@ import * as Schema from "effect/Schema"
  * @category errors
  */
 export class NotFound extends Schema.TaggedError<NotFound>("@seatkeeper/host/NotFound")("NotFound", {
-  resource: Schema.Literal("connection", "account", "sync", "provider", "app"),
+  resource: Schema.Literal("connection", "account", "sync", "provider", "app", "user", "policy", "plan", "webhook"),
   id: Schema.String
 }) {
   override get message(): string {
     return `${this.resource} ${JSON.stringify(this.id)} not found`
   }
 }
+
+/**
+ * The caller may not do this: their role does not allow it, or a rule forbids it (four eyes).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class Forbidden extends Schema.TaggedError<Forbidden>("@seatkeeper/host/Forbidden")("Forbidden", {
+  message: Schema.String,
+  hint: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * A request the current state refuses (a plan not approved, data too old to act on).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class Conflict extends Schema.TaggedError<Conflict>("@seatkeeper/host/Conflict")("Conflict", {
+  message: Schema.String,
+  hint: Schema.optional(Schema.String)
+}) {}
 
 /**
  * One problem with one input field; `path` is where it sits in the request (`["config", "baseUrl"]`).
@@ -43,10 +65,15 @@ export interface FieldIssue {
  */
 export class InvalidInput extends Schema.TaggedError<InvalidInput>("@seatkeeper/host/InvalidInput")("InvalidInput", {
   message: Schema.String,
-  issues: Schema.Array(Schema.Struct({ path: Schema.Array(Schema.Union(Schema.String, Schema.Number)), message: Schema.String }))
+  issues: Schema.Array(
+    Schema.Struct({ path: Schema.Array(Schema.Union(Schema.String, Schema.Number)), message: Schema.String })
+  )
 }) {
   /** Field issues from a Schema parse error, under `prefix`. */
-  static fromParseError(error: ParseResult.ParseError, prefix: ReadonlyArray<string | number> = []): ReadonlyArray<FieldIssue> {
+  static fromParseError(
+    error: ParseResult.ParseError,
+    prefix: ReadonlyArray<string | number> = []
+  ): ReadonlyArray<FieldIssue> {
     const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
       path: [...prefix, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))],
       message: issue.message
@@ -78,7 +105,7 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>("@seatkeeper/
  * @since 0.1.0
  * @category models
  */
-export type HostError = NotFound | InvalidInput | ProviderError | StoreError | SyncAlreadyRunning
+export type HostError = NotFound | InvalidInput | ProviderError | StoreError | SyncAlreadyRunning | Forbidden | Conflict
 
 /**
  * How an error is shown to a user.
@@ -87,7 +114,7 @@ export type HostError = NotFound | InvalidInput | ProviderError | StoreError | S
  * @category models
  */
 export interface ErrorDescription {
-  readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 422 | 500 | 502 | 503
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 502 | 503
   readonly code: string
   readonly message: string
   readonly hint?: string | undefined
@@ -116,13 +143,35 @@ const providerStatus: Record<ProviderErrorReason, ErrorDescription["status"]> = 
 
 const snake = (s: string) => s.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase()
 
+/** Operations on one account: a refusal there is the provider's answer about that account, not an outage. */
+const ACCOUNT_OPERATIONS = new Set(["suspend", "restore", "preflight"])
+
+/**
+ * The provider's refusal of one action (an account managed by SCIM or Google, an account it does not have)
+ * is 409 or 404 with the provider's reason and hint: a 5xx would invite retries, and proxies replace a 5xx
+ * page with their own.
+ */
+const statusOf = (e: ProviderError): ErrorDescription["status"] =>
+  ACCOUNT_OPERATIONS.has(e.operation) && e.reason === "Forbidden"
+    ? 409
+    : ACCOUNT_OPERATIONS.has(e.operation) && e.reason === "NotFound"
+    ? 404
+    : providerStatus[e.reason]
+
+const codeOf = (e: ProviderError): string =>
+  ACCOUNT_OPERATIONS.has(e.operation) && e.reason === "Forbidden"
+    ? "provider_refused"
+    : ACCOUNT_OPERATIONS.has(e.operation) && e.reason === "NotFound"
+    ? "provider_account_not_found"
+    : `provider_${snake(e.reason)}`
+
 /**
  * @since 0.1.0
  * @category utils
  */
 export const describeProviderError = (e: ProviderError): ErrorDescription => ({
-  status: providerStatus[e.reason],
-  code: `provider_${snake(e.reason)}`,
+  status: statusOf(e),
+  code: codeOf(e),
   message: e.message,
   hint: e.hint,
   details: {
@@ -156,6 +205,8 @@ export const describeError = (error: HostError): ErrorDescription => {
       details: { runId: error.runId }
     }
   }
+  if (error instanceof Forbidden) return { status: 403, code: "forbidden", message: error.message, hint: error.hint }
+  if (error instanceof Conflict) return { status: 409, code: "conflict", message: error.message, hint: error.hint }
   if (error instanceof ProviderError) return describeProviderError(error)
   if (error instanceof StoreError) {
     switch (error.reason) {
@@ -164,7 +215,12 @@ export const describeError = (error: HostError): ErrorDescription => {
       case "Conflict":
         return { status: 409, code: "conflict", message: error.message }
       case "Unavailable":
-        return { status: 503, code: "store_unavailable", message: error.message, hint: "check that the database is reachable" }
+        return {
+          status: 503,
+          code: "store_unavailable",
+          message: error.message,
+          hint: "check that the database is reachable"
+        }
       default:
         return { status: 500, code: "store_error", message: error.message }
     }

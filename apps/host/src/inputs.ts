@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { AccountStatus } from "@seatkeeper/core/Account"
+import { AccountSort } from "@seatkeeper/core/Inventory"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { InvalidInput } from "./errors.js"
@@ -27,6 +28,27 @@ const Status = Schema.String.pipe(
 )
 
 const Limit = Schema.optionalWith(IntFromString(1, 500, "limit"), { default: () => 50 })
+
+const sorts: ReadonlyArray<string> = AccountSort.literals
+
+const Sort = Schema.String.pipe(
+  Schema.filter((s): s is AccountSort => sorts.includes(s), {
+    message: () => `sort must be one of ${sorts.join(", ")}`
+  })
+)
+
+const Order = Schema.String.pipe(
+  Schema.filter((s): s is "asc" | "desc" => s === "asc" || s === "desc", { message: () => "order must be asc or desc" })
+)
+
+const BooleanFromString = (what: string) =>
+  Schema.transform(
+    Schema.String.pipe(
+      Schema.filter((s) => s === "true" || s === "false", { message: () => `${what} must be true or false` })
+    ),
+    Schema.Boolean,
+    { strict: true, decode: (s) => s === "true", encode: (b) => (b ? "true" : "false") }
+  )
 
 /**
  * `?limit=&cursor=`.
@@ -56,6 +78,11 @@ export const AccountFilters = Schema.Struct({
   product: Schema.optional(Schema.String),
   inactiveDays: Schema.optional(IntFromString(0, 36_500, "inactiveDays")),
   q: Schema.optional(Schema.String.pipe(Schema.maxLength(200, { message: () => "q must be at most 200 characters" }))),
+  accountType: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
+  billable: Schema.optional(BooleanFromString("billable")),
+  managed: Schema.optional(BooleanFromString("managed")),
+  sort: Schema.optional(Sort),
+  order: Schema.optional(Order),
   limit: Limit,
   cursor: Schema.optional(Schema.String)
 })
@@ -67,6 +94,32 @@ export const AccountFilters = Schema.Struct({
 export type AccountFilters = typeof AccountFilters.Type
 
 /**
+ * `?license=&product=&plan=&unusedDays=&usedDays=&q=&sort=&order=&limit=&cursor=` of the seats list: exactly
+ * the seats `Seats` defines (every dashboard and products-page count links here with its filters).
+ *
+ * @since 0.2.0
+ * @category queries
+ */
+export const SeatFilters = Schema.Struct({
+  license: Schema.optional(Schema.String),
+  product: Schema.optional(Schema.String),
+  plan: Schema.optional(Schema.String),
+  unusedDays: Schema.optional(IntFromString(0, 36_500, "unusedDays")),
+  usedDays: Schema.optional(IntFromString(0, 36_500, "usedDays")),
+  q: Schema.optional(Schema.String.pipe(Schema.maxLength(200, { message: () => "q must be at most 200 characters" }))),
+  sort: Schema.optional(Sort),
+  order: Schema.optional(Order),
+  limit: Limit,
+  cursor: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.2.0
+ * @category queries
+ */
+export type SeatFilters = typeof SeatFilters.Type
+
+/**
  * `?connectionId=&limit=&cursor=` of the audit log.
  *
  * @since 0.1.0
@@ -74,6 +127,7 @@ export type AccountFilters = typeof AccountFilters.Type
  */
 export const AuditQuery = Schema.Struct({
   connectionId: Schema.optional(Schema.String),
+  action: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
   limit: Limit,
   cursor: Schema.optional(Schema.String)
 })
@@ -85,8 +139,33 @@ export const AuditQuery = Schema.Struct({
 export type AuditQuery = typeof AuditQuery.Type
 
 const SyncInterval = Schema.Int.pipe(
-  Schema.between(0, 43_200, { message: () => "syncIntervalMinutes must be a whole number of minutes from 0 (manual only) to 43200 (30 days)" })
+  Schema.between(0, 43_200, {
+    message: () => "syncIntervalMinutes must be a whole number of minutes from 0 (manual only) to 43200 (30 days)"
+  })
 )
+
+const HoldThreshold = Schema.Number.pipe(
+  Schema.between(0, 100, {
+    message: () =>
+      "holdThresholdPercent must be from 0 to 100 (the share of active accounts a sync may deprovision unreviewed)"
+  })
+)
+
+const MaxLookups = Schema.Int.pipe(
+  Schema.between(0, 100_000, { message: () => "maxLookups must be a whole number from 0 to 100000" })
+)
+
+const DeadlineMinutes = Schema.Int.pipe(
+  Schema.between(1, 1_440, {
+    message: () => "deadlineMinutes must be a whole number of minutes from 1 to 1440 (a day)"
+  })
+)
+
+const SyncSettingsFields = {
+  holdThresholdPercent: Schema.optional(HoldThreshold),
+  maxLookups: Schema.optional(MaxLookups),
+  deadlineMinutes: Schema.optional(DeadlineMinutes)
+}
 
 const Name = Schema.Trim.pipe(
   Schema.nonEmptyString({ message: () => "name must not be empty" }),
@@ -103,7 +182,8 @@ export const CreateConnection = Schema.Struct({
   provider: Schema.String,
   name: Name,
   config: Schema.Unknown,
-  syncIntervalMinutes: Schema.optionalWith(SyncInterval, { default: () => 0 })
+  syncIntervalMinutes: Schema.optionalWith(SyncInterval, { default: () => 0 }),
+  ...SyncSettingsFields
 })
 
 /**
@@ -132,7 +212,8 @@ export const VerifyConfig = Schema.Struct({
 export const UpdateConnection = Schema.Struct({
   name: Schema.optional(Name),
   config: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
-  syncIntervalMinutes: Schema.optional(SyncInterval)
+  syncIntervalMinutes: Schema.optional(SyncInterval),
+  ...SyncSettingsFields
 })
 
 /**
@@ -148,8 +229,14 @@ export type UpdateConnection = typeof UpdateConnection.Type
  * @category bodies
  */
 export const AccountAction = Schema.Struct({
-  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(500, { message: () => "reason must be at most 500 characters" }))),
-  dryRun: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  reason: Schema.optional(
+    Schema.String.pipe(Schema.maxLength(500, { message: () => "reason must be at most 500 characters" }))
+  ),
+  dryRun: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** The provider's method to use (e.g. the one a suspend used, to restore exactly); default: the provider picks. */
+  method: Schema.optional(
+    Schema.String.pipe(Schema.maxLength(50, { message: () => "method must be at most 50 characters" }))
+  )
 })
 
 /**
@@ -190,7 +277,9 @@ const kindOf = (u: unknown) => (u === null ? "null" : Array.isArray(u) ? "an arr
  * {@link MAX_BODY_DEPTH}, holding a NUL character (PostgreSQL cannot store one, and no name, reason or
  * setting needs one), or a `__proto__` field. Walks the value without recursion, so any depth is safe.
  */
-const bodyProblem = (body: unknown): { readonly path: ReadonlyArray<string | number>; readonly message: string } | undefined => {
+const bodyProblem = (
+  body: unknown
+): { readonly path: ReadonlyArray<string | number>; readonly message: string } | undefined => {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return { path: [], message: `the body must be a JSON object, not ${kindOf(body)}` }
   }
@@ -202,9 +291,13 @@ const bodyProblem = (body: unknown): { readonly path: ReadonlyArray<string | num
       continue
     }
     if (typeof value !== "object" || value === null) continue
-    if (path.length >= MAX_BODY_DEPTH) return { path: path.slice(0, 3), message: `is nested more than ${MAX_BODY_DEPTH} levels deep` }
+    if (path.length >= MAX_BODY_DEPTH) {
+      return { path: path.slice(0, 3), message: `is nested more than ${MAX_BODY_DEPTH} levels deep` }
+    }
     for (const [key, child] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
-      if (typeof key === "string" && key.includes(NUL)) return { path, message: "must not have a field name with a NUL character (\\u0000)" }
+      if (typeof key === "string" && key.includes(NUL)) {
+        return { path, message: "must not have a field name with a NUL character (\\u0000)" }
+      }
       // Decoding copies fields with `out[key] = value`, which for this key sets the copy's prototype:
       // the field would vanish instead of being reported as unknown.
       if (key === "__proto__") return { path: [...path, key], message: "is not a field of this request" }
@@ -229,7 +322,11 @@ export const decodeQuery = <A, I>(
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") given[k] = v
   const withNul = Object.keys(given).filter((k) => given[k]!.includes(NUL))
   if (withNul.length > 0) {
-    return Effect.fail(InvalidInput.fromIssues(withNul.map((k) => ({ path: [k], message: `${k} must not contain a NUL character (%00)` }))))
+    return Effect.fail(
+      InvalidInput.fromIssues(
+        withNul.map((k) => ({ path: [k], message: `${k} must not contain a NUL character (%00)` }))
+      )
+    )
   }
   return Schema.decodeUnknown(schema, { errors: "all" })(given).pipe(
     Effect.mapError((e) => InvalidInput.fromIssues(InvalidInput.fromParseError(e)))

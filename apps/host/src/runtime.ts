@@ -7,11 +7,10 @@
  */
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import { LicenseStore } from "@seatkeeper/core/LicenseStore"
 import * as ProviderHttp from "@seatkeeper/core/ProviderHttp"
 import * as RequestBudget from "@seatkeeper/core/RequestBudget"
-import * as SqlLicenseStore from "@seatkeeper/store/SqlLicenseStore"
 import * as RedisBudgetStore from "@seatkeeper/store/RedisBudgetStore"
+import * as SqlStore from "@seatkeeper/store/SqlStore"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -22,11 +21,19 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Path from "node:path"
 import type { HostConfig } from "./config.js"
-import { makeApp, type AppOptions } from "./http/app.js"
+import { type AppOptions, makeApp } from "./http/app.js"
 import type { Host, HostServices } from "./http/Host.js"
 import { ProviderRegistry } from "./ProviderRegistry.js"
 import * as Scheduler from "./scheduler.js"
-import * as Seatkeeper from "./Seatkeeper.js"
+import { Accounts } from "./services/Accounts.js"
+import { AuditLog } from "./services/AuditLog.js"
+import { Connections } from "./services/Connections.js"
+import { Metrics } from "./services/Metrics.js"
+import { Reclaim } from "./services/Reclaim.js"
+import { Syncs } from "./services/Syncs.js"
+import { Upstream } from "./services/Upstream.js"
+import { Users } from "./services/Users.js"
+import { Webhooks } from "./services/Webhooks.js"
 
 /**
  * The store: PostgreSQL when `DATABASE_URL` is set, else one SQLite file in the data directory.
@@ -34,12 +41,18 @@ import * as Seatkeeper from "./Seatkeeper.js"
  * @since 0.1.0
  * @category layers
  */
-export const storeLayer = (config: HostConfig) =>
-  Option.match(config.databaseUrl, {
+export const storeLayer = (config: HostConfig) => {
+  const leaseDuration = Option.getOrUndefined(Option.map(config.leaseMs ?? Option.none(), Duration.millis))
+  return Option.match(config.databaseUrl, {
     onNone: () =>
-      SqlLicenseStore.layerSqlite({ filename: Path.join(config.dataDir, "seatkeeper.db"), secretKey: config.secretKey }),
-    onSome: (url) => SqlLicenseStore.layerPg({ url, secretKey: config.secretKey })
+      SqlStore.layerSqlite({
+        filename: Path.join(config.dataDir, "seatkeeper.db"),
+        secretKey: config.secretKey,
+        leaseDuration
+      }),
+    onSome: (url) => SqlStore.layerPg({ url, secretKey: config.secretKey, leaseDuration })
   })
+}
 
 /**
  * The request budget: shared through Redis when `REDIS_URL` is set (several hosts, one budget per
@@ -77,19 +90,25 @@ export const providerHttpLayer = (config: HostConfig) => {
 }
 
 /**
- * Marks runs left `running` by a process that died as `interrupted`, before anything starts a new one.
+ * What runs once the services stand, before anything is served: runs a stopped process left behind are
+ * recovered (and audited), every connection's request budget is declared, and a configuration whose
+ * budgets cannot be shared is named.
  */
-const recoverLayer = Layer.effectDiscard(
-  Effect.flatMap(LicenseStore, (store) => store.recoverAbandonedRuns).pipe(
-    Effect.tap((runs) =>
-      runs.length === 0
-        ? Effect.void
-        : Effect.logWarning("marked runs of a stopped process as interrupted").pipe(
-          Effect.annotateLogs({ runIds: runs.map((r) => r.id) })
+const startupLayer = (config: HostConfig) =>
+  Layer.effectDiscard(
+    Effect.gen(function*() {
+      yield* Syncs.recover
+      yield* Connections.declareBudgets
+      // Plans whose execution stopped with the process that ran them carry on, exactly once per account.
+      yield* Reclaim.resume
+      if (Option.isSome(config.databaseUrl) && Option.isNone(config.redisUrl)) {
+        yield* Effect.logWarning(
+          "DATABASE_URL is set but REDIS_URL is not: request budgets are kept per process, so several hosts on this " +
+            "database each spend an organisation's whole budget. Set REDIS_URL to share one budget per organisation."
         )
-    )
+      }
+    })
   )
-)
 
 /**
  * @since 0.1.0
@@ -116,10 +135,15 @@ export const hostLayer = (config: HostConfig, options: HostLayerOptions = {}) =>
     ProviderRegistry.layer,
     providerHttpLayer(config)
   )
-  const services = Seatkeeper.layer.pipe(Layer.provide(recoverLayer), Layer.provide(base))
+  const ports = Layer.mergeAll(Upstream.Default, AuditLog.Default, Metrics.Default).pipe(Layer.provideMerge(base))
+  const people = Layer.mergeAll(Users.Default, Webhooks.Default).pipe(Layer.provideMerge(ports))
+  const services = Layer.mergeAll(Connections.Default, Syncs.Default, Accounts.Default, Reclaim.Default).pipe(
+    Layer.provideMerge(people)
+  )
+  const started = Layer.merge(services, startupLayer(config).pipe(Layer.provide(services)))
   const withScheduler = options.scheduler === false
-    ? services
-    : Layer.merge(services, Scheduler.layer.pipe(Layer.provide(services)))
+    ? started
+    : Layer.merge(started, Scheduler.layer.pipe(Layer.provide(started)))
   // provideMerge: the loggers apply while the layers build and stay in the runtime's fiber refs after.
   return withScheduler.pipe(
     Layer.provideMerge(Layer.merge(Logger.json, Logger.minimumLogLevel(options.logLevel ?? LogLevel.Info)))
@@ -156,6 +180,10 @@ export const startHost = async (
     await runtime.dispose()
     throw e
   }
-  const host: Host = { runtime, adminToken: config.adminToken }
+  const host: Host = {
+    runtime,
+    adminToken: config.adminToken,
+    metricsToken: Option.getOrUndefined(config.metricsToken ?? Option.none())
+  }
   return { ...host, config, app: makeApp(host, options), dispose: () => runtime.dispose() }
 }

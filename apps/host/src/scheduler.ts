@@ -1,16 +1,21 @@
 /**
  * Scheduled syncs: every connection with `syncIntervalMinutes > 0` syncs that often, counted from the
- * start of its last run. Due connections are checked every 30 seconds.
+ * start of its last run. Every 30 seconds the scheduler first recovers runs whose process stopped (their
+ * lease expired: marked interrupted and audited), then starts the syncs that are due, so a connection
+ * whose run was abandoned syncs again instead of being skipped forever. Reclaim plans whose job stopped
+ * (another process died mid-execution) are resumed on the same tick.
  *
  * @since 0.1.0
  */
-import type { StoreError } from "@seatkeeper/core/LicenseStore"
+import type { StoreError } from "@seatkeeper/core/StoreError"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import { Seatkeeper } from "./Seatkeeper.js"
+import { Connections } from "./services/Connections.js"
+import { Reclaim } from "./services/Reclaim.js"
+import { Syncs } from "./services/Syncs.js"
 import type { ConnectionView } from "./views.js"
 
 /**
@@ -34,19 +39,19 @@ export const isDue = (connection: ConnectionView, now: number): boolean => {
 }
 
 /**
- * Starts the syncs due at `now` and returns their run ids. A connection whose sync another process has
- * just started is skipped; a failure of one connection does not stop the others.
+ * Recovers abandoned runs, then starts the syncs due at `now` and returns their run ids. A connection whose
+ * sync another process has just started is skipped; a failure of one connection does not stop the others.
  *
  * @since 0.1.0
  * @category scheduling
  */
-export const runDueSyncs = (now: number): Effect.Effect<ReadonlyArray<string>, StoreError, Seatkeeper> =>
+export const runDueSyncs = (now: number): Effect.Effect<ReadonlyArray<string>, StoreError, Syncs | Connections> =>
   Effect.gen(function*() {
-    const seatkeeper = yield* Seatkeeper
-    const connections = yield* seatkeeper.listConnections
+    yield* Syncs.recover
+    const connections = yield* Connections.list
     const started: Array<string> = []
     for (const connection of connections.filter((c) => isDue(c, now))) {
-      yield* seatkeeper.startSync(connection.id, "scheduler").pipe(
+      yield* Syncs.start(connection.id, "scheduler").pipe(
         Effect.tap((run) => Effect.sync(() => started.push(run.id))),
         Effect.catchTag("SyncAlreadyRunning", () => Effect.void),
         Effect.catchAll((e) =>
@@ -57,7 +62,7 @@ export const runDueSyncs = (now: number): Effect.Effect<ReadonlyArray<string>, S
       )
     }
     return started
-  })
+  }).pipe(Effect.withSpan("Scheduler.runDueSyncs"))
 
 /**
  * Runs the scheduler for as long as the layer lives.
@@ -65,10 +70,13 @@ export const runDueSyncs = (now: number): Effect.Effect<ReadonlyArray<string>, S
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<never, never, Seatkeeper> = Layer.scopedDiscard(
+export const layer: Layer.Layer<never, never, Syncs | Connections | Reclaim> = Layer.scopedDiscard(
   Effect.forkScoped(
     Effect.flatMap(Clock.currentTimeMillis, runDueSyncs).pipe(
       Effect.catchAllCause((cause) => Effect.logError("scheduler check failed", cause)),
+      Effect.zipRight(Reclaim.resume.pipe(
+        Effect.catchAllCause((cause) => Effect.logError("resuming reclaim plans failed", cause))
+      )),
       Effect.repeat(Schedule.spaced(CHECK_EVERY))
     )
   )

@@ -4,9 +4,9 @@
  * @since 0.1.0
  */
 import { serve as serveNode } from "@hono/node-server"
-import type { AddressInfo } from "node:net"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
+import type { AddressInfo } from "node:net"
 import { type HostConfig, HostConfigError, loadHostConfig } from "./config.js"
 import type { AppOptions } from "./http/app.js"
 import { type HostLayerOptions, type RunningHost, startHost } from "./runtime.js"
@@ -17,8 +17,16 @@ import { type HostLayerOptions, type RunningHost, startHost } from "./runtime.js
  * @since 0.1.0
  * @category logging
  */
-export const logLine = (level: "info" | "warning" | "error", message: string, annotations: Record<string, unknown> = {}) => {
-  const log = level === "error" ? Effect.logError(message) : level === "warning" ? Effect.logWarning(message) : Effect.logInfo(message)
+export const logLine = (
+  level: "info" | "warning" | "error",
+  message: string,
+  annotations: Record<string, unknown> = {}
+) => {
+  const log = level === "error"
+    ? Effect.logError(message)
+    : level === "warning"
+    ? Effect.logWarning(message)
+    : Effect.logInfo(message)
   Effect.runSync(log.pipe(Effect.annotateLogs(annotations), Effect.provide(Logger.json)))
 }
 
@@ -55,7 +63,10 @@ export const loadConfigOrExit = async (env: Record<string, string | undefined>):
  * @since 0.1.0
  * @category start-up
  */
-export const serveHost = async (config: HostConfig, options: HostLayerOptions & AppOptions = {}): Promise<ServingHost> => {
+export const serveHost = async (
+  config: HostConfig,
+  options: HostLayerOptions & AppOptions = {}
+): Promise<ServingHost> => {
   const host = await startHost(config, options)
   const server = serveNode({ fetch: host.app.fetch, hostname: config.host, port: config.port })
   await new Promise<void>((resolve, reject) => {
@@ -64,7 +75,9 @@ export const serveHost = async (config: HostConfig, options: HostLayerOptions & 
   }).catch(async (e: NodeJS.ErrnoException) => {
     await host.dispose()
     throw e.code === "EADDRINUSE"
-      ? new Error(`${config.host}:${config.port} is already in use; stop what listens there or set PORT to another port`)
+      ? new Error(
+        `${config.host}:${config.port} is already in use; stop what listens there or set PORT to another port`
+      )
       : e
   })
   const address = server.address() as AddressInfo

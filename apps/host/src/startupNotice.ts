@@ -19,7 +19,9 @@ export const printAdminToken = (config: HostConfig, options: { readonly always?:
   if (!config.adminTokenCreated && options.always !== true) return
   if (process.stderr.isTTY || options.always === true) {
     process.stderr.write(
-      `\nAdmin token${config.adminTokenCreated ? " (generated now; shown only this once)" : ""}:\n\n  ${Redacted.value(config.adminToken)}\n\n` +
+      `\nAdmin token${config.adminTokenCreated ? " (generated now; shown only this once)" : ""}:\n\n  ${
+        Redacted.value(config.adminToken)
+      }\n\n` +
         `It is kept in ${config.adminTokenFile} (mode 0600). Log in with it in the browser, or send\n` +
         `  Authorization: Bearer <token>\nwith every /api request.\n\n`
     )

@@ -1,6 +1,8 @@
-import type { AtlassianSandbox } from "@seatkeeper/provider-atlassian/sandbox"
+import type { AtlassianSandbox, SandboxUser } from "@seatkeeper/provider-atlassian/sandbox"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { connect, makeSandbox, makeTestHost, sync, type TestHost } from "./harness.js"
+import { findSecrets } from "./support/Guarantees.js"
+import { connect, makeSandbox, sync } from "./support/Org.js"
+import { makeTestHost, type TestHost } from "./support/TestHost.js"
 
 const DAY_MS = 86_400_000
 
@@ -10,12 +12,18 @@ interface Account {
   readonly status: string
   readonly sourceStatus: string
   readonly lastActiveAt: string | null
-  readonly entitlements: ReadonlyArray<{ key: string; product: string; site: string | null; name: string; status: string }>
+  readonly entitlements: ReadonlyArray<
+    { key: string; product: string; site: string | null; siteHost: string | null; name: string; status: string }
+  >
 }
 
-const siteOf = (url: string | undefined) => (url === undefined ? undefined : new URL(url).hostname.split(".")[0])
+const hostOf = (url: string | undefined) => (url === undefined ? undefined : new URL(url).hostname)
+const siteOf = (url: string | undefined) => hostOf(url)?.split(".")[0]
+/** The entitlement key of a product on a site: the product key and the site's full host. */
+const keyOf = (p: { readonly key: string; readonly url?: string }) => `${p.key}:${hostOf(p.url)}`
+const isBillable = (u: SandboxUser) => u.account_type !== "customer" && u.account_type !== "app"
 
-describe("accounts, apps, suspend and restore", () => {
+describe("accounts, products, seats, suspend and restore", () => {
   let t: TestHost
   let sandbox: AtlassianSandbox
   let connectionId: string
@@ -26,8 +34,8 @@ describe("accounts, apps, suspend and restore", () => {
   beforeAll(async () => {
     sandbox = await makeSandbox({ users: 240, pageSize: 50, seed: 11 })
     t = await makeTestHost()
-    connectionId = await connect(t, sandbox)
-    const done = await sync(t, connectionId)
+    connectionId = await connect(t.request, sandbox)
+    const done = await sync(t.request, connectionId)
     if (done.body.status !== "succeeded") throw new Error(`first sync ${done.text}`)
   })
   afterAll(async () => {
@@ -40,7 +48,10 @@ describe("accounts, apps, suspend and restore", () => {
     let cursor: string | null = null
     let pages = 0
     do {
-      const res = await t.request("GET", `${base()}/accounts?limit=100${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`)
+      const res = await t.request(
+        "GET",
+        `${base()}/accounts?limit=100${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`
+      )
       expect(res.status).toBe(200)
       expect(res.body.total).toBe(240)
       expect(res.body.data.length).toBeLessThanOrEqual(100)
@@ -58,15 +69,52 @@ describe("accounts, apps, suspend and restore", () => {
     const res = await t.request("GET", `${base()}/accounts?q=${encodeURIComponent(user.account_id)}`)
     const account = res.body.data[0]
     expect(Object.keys(account).sort()).toEqual([
-      "accountType", "displayName", "email", "entitlements", "externalId", "firstSeenAt", "lastActiveAt", "lastSeenAt",
-      "sourceStatus", "status"
+      "accountType",
+      "activitySource",
+      "addedAt",
+      "adminActionAt",
+      "billable",
+      "displayName",
+      "email",
+      "entitlements",
+      "externalId",
+      "firstSeenAt",
+      "groups",
+      "lastActiveAt",
+      "lastSeenAt",
+      "managed",
+      "roles",
+      "sourceStatus",
+      "status"
     ])
-    expect(account).toMatchObject({ externalId: user.account_id, displayName: user.name, status: "active", sourceStatus: "active" })
-    expect(Object.keys(account.entitlements[0]).sort()).toEqual(["key", "lastActiveAt", "name", "product", "site", "status"])
+    expect(account).toMatchObject({
+      externalId: user.account_id,
+      displayName: user.name,
+      status: "active",
+      sourceStatus: "active",
+      billable: isBillable(user),
+      adminActionAt: null
+    })
+    expect(Object.keys(account.entitlements[0]).sort()).toEqual([
+      "activitySource",
+      "billable",
+      "firstSeenAt",
+      "key",
+      "lastActiveAt",
+      "lastSeenAt",
+      "name",
+      "product",
+      "role",
+      "site",
+      "siteHost",
+      "status"
+    ])
     const first = user.product_access![0]!
     expect(account.entitlements).toContainEqual(expect.objectContaining({
+      key: keyOf(first),
       product: first.key,
       site: siteOf(first.url),
+      siteHost: hostOf(first.url),
       name: `${first.name} (${siteOf(first.url)})`,
       status: "active"
     }))
@@ -76,17 +124,27 @@ describe("accounts, apps, suspend and restore", () => {
     const users = sandbox.users()
     const suspended = await t.request("GET", `${base()}/accounts?status=suspended&limit=500`)
     expect(suspended.body.total).toBe(users.filter((u) => u.account_status === "inactive").length)
-    expect(suspended.body.data.every((a: Account) => a.status === "suspended" && a.sourceStatus === "inactive")).toBe(true)
+    expect(suspended.body.data.every((a: Account) => a.status === "suspended" && a.sourceStatus === "inactive")).toBe(
+      true
+    )
 
     const confluence = await t.request("GET", `${base()}/accounts?product=confluence&limit=500`)
-    expect(confluence.body.total).toBe(users.filter((u) => u.product_access?.some((p) => p.key === "confluence")).length)
-    expect(confluence.body.data.every((a: Account) => a.entitlements.some((e) => e.product === "confluence"))).toBe(true)
+    expect(confluence.body.total).toBe(
+      users.filter((u) => u.product_access?.some((p) => p.key === "confluence")).length
+    )
+    expect(confluence.body.data.every((a: Account) => a.entitlements.some((e) => e.product === "confluence"))).toBe(
+      true
+    )
 
     const now = Date.now()
     const inactive = await t.request("GET", `${base()}/accounts?inactiveDays=90&limit=500`)
     const expected = users.filter((u) => u.last_active === undefined || Date.parse(u.last_active) <= now - 90 * DAY_MS)
     expect(inactive.body.total).toBe(expected.length)
-    expect(inactive.body.data.every((a: Account) => a.lastActiveAt === null || Date.parse(a.lastActiveAt) <= now - 90 * DAY_MS)).toBe(true)
+    expect(
+      inactive.body.data.every((a: Account) =>
+        a.lastActiveAt === null || Date.parse(a.lastActiveAt) <= now - 90 * DAY_MS
+      )
+    ).toBe(true)
 
     const withEmail = users.find((u) => u.email !== undefined)!
     const found = await t.request("GET", `${base()}/accounts?q=${encodeURIComponent(withEmail.email!.toUpperCase())}`)
@@ -106,6 +164,10 @@ describe("accounts, apps, suspend and restore", () => {
     ["inactiveDays=-1", "inactiveDays"],
     ["inactiveDays=1.5", "inactiveDays"],
     ["status=gone", "status"],
+    ["sort=size", "sort"],
+    ["order=up", "order"],
+    ["billable=yes", "billable"],
+    ["managed=1", "managed"],
     ["cursor=forged-cursor", "cursor"]
   ])("Should refuse ?%s with 400 naming %s", async (query, field) => {
     const res = await t.request("GET", `${base()}/accounts?${query}`)
@@ -125,36 +187,95 @@ describe("accounts, apps, suspend and restore", () => {
     expect(missing.body.error.code).toBe("account_not_found")
   })
 
-  it("Should list one app per product and site with counts, and its accounts", async () => {
-    const res = await t.request("GET", `${base()}/apps`)
+  it("Should list one product instance per product and site, with counts its seats list agrees with", async () => {
+    const res = await t.request("GET", `${base()}/products`)
     expect(res.status).toBe(200)
-    const holders = new Map<string, number>()
-    for (const u of sandbox.users()) {
-      for (const p of u.product_access ?? []) {
-        const key = `${p.key}:${siteOf(p.url)}`
-        holders.set(key, (holders.get(key) ?? 0) + 1)
-      }
-    }
-    expect(new Set(res.body.data.map((a: { key: string }) => a.key))).toEqual(new Set(holders.keys()))
-    const app = res.body.data.find((a: { key: string }) => a.key === "confluence:acme")
-    expect(app).toMatchObject({ name: "Confluence (acme)", product: "confluence", site: "acme", active: holders.get("confluence:acme"), deprovisioned: 0 })
-    expect(app.inactive30).toBeGreaterThanOrEqual(app.inactive60)
-    expect(app.inactive60).toBeGreaterThanOrEqual(app.inactive90)
+    const users = sandbox.users()
+    const holders = (key: string) => users.filter((u) => u.product_access?.some((p) => keyOf(p) === key))
+    const held = new Set(users.flatMap((u) => (u.product_access ?? []).map(keyOf)))
+    const listed = new Set(res.body.data.map((p: { key: string }) => p.key))
+    for (const key of held) expect(listed.has(key), key).toBe(true)
 
-    const accounts = await t.request("GET", `${base()}/apps/${encodeURIComponent("confluence:acme")}/accounts?limit=500`)
-    expect(accounts.status).toBe(200)
-    expect(accounts.body.total).toBe(holders.get("confluence:acme"))
-    expect(accounts.body.data.every((a: Account) => a.entitlements.some((e) => e.key === "confluence:acme"))).toBe(true)
+    const key = "confluence:acme.atlassian.net"
+    const product = res.body.data.find((p: { key: string }) => p.key === key)
+    expect(product).toMatchObject({
+      name: "Confluence (acme)",
+      product: "confluence",
+      site: "acme",
+      siteHost: "acme.atlassian.net",
+      // Assigned: active entitlements of accounts not deprovisioned. Seats: of active, billable accounts.
+      assigned: holders(key).filter((u) => u.account_status !== "closed").length,
+      seats: holders(key).filter((u) => u.account_status === "active" && isBillable(u)).length,
+      deprovisioned: 0
+    })
+    expect(product.unused30).toBeGreaterThanOrEqual(product.unused60)
+    expect(product.unused60).toBeGreaterThanOrEqual(product.unused90)
+    expect(product.used30).toBeLessThanOrEqual(product.used60)
+    expect(product.used60).toBeLessThanOrEqual(product.used90)
+
+    // Every count links to the seats list with its filters, and the list's total is the count.
+    const seats = await t.request("GET", `${base()}/seats?license=${encodeURIComponent(key)}&limit=500`)
+    expect(seats.status).toBe(200)
+    expect(seats.body.total).toBe(product.seats)
+    expect(
+      seats.body.data.every((s: { entitlement: { key: string }; account: { status: string } }) =>
+        s.entitlement.key === key && s.account.status === "active"
+      )
+    ).toBe(true)
+    const unused = await t.request("GET", `${base()}/seats?license=${encodeURIComponent(key)}&unusedDays=90&limit=500`)
+    expect(unused.body.total).toBe(product.unused90)
+    const used = await t.request("GET", `${base()}/seats?license=${encodeURIComponent(key)}&usedDays=30&limit=500`)
+    expect(used.body.total).toBe(product.used30)
+
+    // The totals add up the same way.
+    const totals = await t.request("GET", `${base()}/totals`)
+    expect(totals.body.accounts).toBe(240)
+    expect(Object.values(totals.body.byStatus as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(240)
+    expect(totals.body.seats).toBe((await t.request("GET", `${base()}/seats?limit=1`)).body.total)
+    expect(totals.body.unused90).toBe((await t.request("GET", `${base()}/seats?unusedDays=90&limit=1`)).body.total)
+    expect(totals.body.seats).toBe(res.body.data.reduce((n: number, p: { seats: number }) => n + p.seats, 0))
   })
 
-  it("Should suspend as a dry run without calling the organisation", async () => {
+  it("Should export the accounts, seats and products as CSV", async () => {
+    const accounts = await t.request("GET", `${base()}/accounts.csv`)
+    expect(accounts.status).toBe(200)
+    expect(accounts.headers.get("content-type")).toMatch(/^text\/csv/)
+    const lines = accounts.text.trim().split(/\r?\n/)
+    expect(lines[0]).toMatch(/^externalId,displayName,email,/)
+    expect(lines.length).toBe(241)
+    const seats = await t.request(
+      "GET",
+      `${base()}/seats.csv?license=${encodeURIComponent("confluence:acme.atlassian.net")}`
+    )
+    const product = (await t.request("GET", `${base()}/products`)).body.data.find((p: { key: string }) =>
+      p.key === "confluence:acme.atlassian.net"
+    )
+    expect(seats.text.trim().split(/\r?\n/).length).toBe(product.seats + 1)
+    expect((await t.request("GET", `${base()}/products.csv`)).text).toContain("confluence:acme.atlassian.net")
+  })
+
+  it("Should suspend as a dry run that asks only the organisation's read-only preflight", async () => {
     const user = sandbox.users().find((u) => u.account_status === "active" && u.managedBy === undefined)!
-    const calls = lifecycleCalls().length
-    const res = await t.request("POST", `${accountPath(user.account_id)}/suspend`, { body: { reason: "left", dryRun: true } })
+    sandbox.resetLog()
+    const res = await t.request("POST", `${accountPath(user.account_id)}/suspend`, {
+      body: { reason: "left", dryRun: true }
+    })
     expect(res.status).toBe(200)
-    expect(res.body.action).toEqual({ name: "suspend", dryRun: true, from: "active", to: "suspended", reason: "left" })
+    expect(res.body.action).toEqual({
+      name: "suspend",
+      dryRun: true,
+      from: "active",
+      to: "suspended",
+      reason: "left",
+      method: "lifecycle",
+      methodLabel: expect.any(String),
+      preflight: { allowed: true, reason: null, code: null, hint: null },
+      summary: `would change active → suspended (${res.body.action.methodLabel})`
+    })
     expect(res.body.account.status).toBe("active")
-    expect(lifecycleCalls().length).toBe(calls)
+    // One GET of the account's privileges; nothing that changes anything.
+    expect(sandbox.requests.map((r) => [r.method, r.route])).toEqual([["GET", "manage"]])
+    expect(lifecycleCalls().length).toBe(0)
     expect(sandbox.user(user.account_id)!.account_status).toBe("active")
     expect((await t.request("GET", accountPath(user.account_id))).body.status).toBe("active")
   })
@@ -162,7 +283,9 @@ describe("accounts, apps, suspend and restore", () => {
   it("Should suspend upstream and change the local status at once, then restore", async () => {
     const user = sandbox.users().find((u) => u.account_status === "active" && u.managedBy === undefined)!
     const calls = lifecycleCalls().length
-    const res = await t.request("POST", `${accountPath(user.account_id)}/suspend`, { body: { reason: "Left the company" } })
+    const res = await t.request("POST", `${accountPath(user.account_id)}/suspend`, {
+      body: { reason: "Left the company" }
+    })
     expect(res.status).toBe(200)
     expect(res.body.action).toMatchObject({ name: "suspend", dryRun: false, from: "active", to: "suspended" })
     expect(res.body.account.status).toBe("suspended")
@@ -172,24 +295,35 @@ describe("accounts, apps, suspend and restore", () => {
     ])
     expect(sent[0]!.body).toEqual({ message: "Left the company" })
     expect(sandbox.user(user.account_id)!.account_status).toBe("inactive")
+    expect(res.body.account.adminActionAt).toEqual(expect.any(String))
     const detail = await t.request("GET", accountPath(user.account_id))
     expect(detail.body.status).toBe("suspended")
-    expect(detail.body.history).toContainEqual(expect.objectContaining({ from: "active", to: "suspended", cause: "suspend" }))
+    expect(detail.body.history).toContainEqual(
+      expect.objectContaining({ from: "active", to: "suspended", cause: "suspend" })
+    )
 
-    // No body at all is a restore without a reason.
+    // No body at all is a restore without a reason; Atlassian's enable takes no body, and gets none.
+    const before = lifecycleCalls().length
     const restored = await t.request("POST", `${accountPath(user.account_id)}/restore`)
     expect(restored.status).toBe(200)
     expect(restored.body.account.status).toBe("active")
     expect(sandbox.user(user.account_id)!.account_status).toBe("active")
+    const enable = lifecycleCalls().slice(before)
+    expect(enable.map((r) => [r.method, r.path, r.status])).toEqual([
+      ["POST", `/users/${encodeURIComponent(user.account_id)}/manage/lifecycle/enable`, 204]
+    ])
+    expect(enable[0]!.body).toBeUndefined()
   })
 
-  it("Should answer a 403 from the organisation with a clear status, its reason and hint, changing nothing", async () => {
-    const user = sandbox.users().find((u) => u.account_status === "active" && u.managedBy === undefined && u.account_id.includes(":"))!
+  it("Should answer a refusal of the organisation with 409, its reason and hint, changing nothing", async () => {
+    const user = sandbox.users().find((u) =>
+      u.account_status === "active" && u.managedBy === undefined && u.account_id.includes(":")
+    )!
     sandbox.updateUser(user.account_id, { managedBy: "scim" })
     const res = await t.request("POST", `${accountPath(user.account_id)}/suspend`, { body: {} })
-    expect(res.status).toBe(502)
-    expect(res.body.error.code).toBe("provider_forbidden")
-    expect(res.body.error.message).toContain("Forbidden")
+    expect(res.status).toBe(409)
+    expect(res.body.error.code).toBe("provider_refused")
+    expect(res.body.error.message).toMatch(/SCIM/i)
     expect(res.body.error.hint).toEqual(expect.any(String))
     expect(res.body.error.details).toMatchObject({ provider: "atlassian", operation: "suspend", upstreamStatus: 403 })
     expect((await t.request("GET", accountPath(user.account_id))).body.status).toBe("active")
@@ -198,9 +332,14 @@ describe("accounts, apps, suspend and restore", () => {
   it("Should refuse a bad action body with 400 and an unknown account with 404, calling nothing", async () => {
     const user = sandbox.users()[0]!
     const calls = lifecycleCalls().length
-    const bad = await t.request("POST", `${accountPath(user.account_id)}/suspend`, { body: { dryRun: "yes", force: true } })
+    const bad = await t.request("POST", `${accountPath(user.account_id)}/suspend`, {
+      body: { dryRun: "yes", force: true }
+    })
     expect(bad.status).toBe(400)
-    expect(bad.body.error.details.issues.map((i: { path: Array<string> }) => i.path.join(".")).sort()).toEqual(["dryRun", "force"])
+    expect(bad.body.error.details.issues.map((i: { path: Array<string> }) => i.path.join(".")).sort()).toEqual([
+      "dryRun",
+      "force"
+    ])
     const missing = await t.request("POST", `${accountPath("557058:nobody")}/suspend`, { body: {} })
     expect(missing.status).toBe(404)
     expect(lifecycleCalls().length).toBe(calls)
@@ -209,31 +348,39 @@ describe("accounts, apps, suspend and restore", () => {
   it("Should keep an audit trail of the session", async () => {
     const res = await t.request("GET", `/api/audit?connectionId=${connectionId}&limit=500`)
     expect(res.status).toBe(200)
-    const events: Array<{ action: string; actor: string; outcome: string; target: string | null; input: unknown; at: string }> = res.body.data
+    const events: Array<
+      { action: string; actor: string; outcome: string; target: string | null; input: unknown; at: string }
+    > = res.body.data
     const summary = events.map((e) => `${e.action}:${e.outcome}`)
-    for (const expected of [
-      "connection.create:ok",
-      "sync.start:ok",
-      "sync.finish:ok",
-      "account.suspend:dry-run",
-      "account.suspend:ok",
-      "account.restore:ok",
-      "account.suspend:error"
-    ]) expect(summary).toContain(expected)
+    for (
+      const expected of [
+        "connection.create:ok",
+        "sync.start:ok",
+        "sync.finish:ok",
+        "account.suspend:dry-run",
+        "account.suspend:ok",
+        "account.restore:ok",
+        "account.suspend:error"
+      ]
+    ) expect(summary).toContain(expected)
     expect(events.every((e) => e.actor === "admin" && typeof e.at === "string")).toBe(true)
     const dry = events.find((e) => e.outcome === "dry-run")!
-    expect(dry.input).toEqual({ reason: "left", dryRun: true })
+    expect(dry.input).toEqual({ reason: "left", dryRun: true, method: "lifecycle" })
     expect(JSON.stringify(events)).not.toContain(sandbox.apiKey)
 
     const paged = await t.request("GET", `/api/audit?connectionId=${connectionId}&limit=2`)
     expect(paged.body.data.length).toBe(2)
     expect(paged.body.nextCursor).toEqual(expect.any(String))
-    const next = await t.request("GET", `/api/audit?connectionId=${connectionId}&limit=2&cursor=${encodeURIComponent(paged.body.nextCursor)}`)
+    const next = await t.request(
+      "GET",
+      `/api/audit?connectionId=${connectionId}&limit=2&cursor=${encodeURIComponent(paged.body.nextCursor)}`
+    )
     expect(next.body.data[0].id).not.toBe(paged.body.data[0].id)
     expect((await t.request("GET", "/api/audit?limit=0")).status).toBe(400)
   })
 
   it("Should never have sent the API key in any response", () => {
-    for (const body of t.responses) expect(body).not.toContain(sandbox.apiKey)
+    expect(findSecrets(t.responses.map((r) => `${r.headers} ${r.text}`).join("\n"), { apiKey: sandbox.apiKey }))
+      .toEqual([])
   })
 })

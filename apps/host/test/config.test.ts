@@ -1,9 +1,9 @@
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { isLoopback, loadHostConfig } from "../src/config.js"
 
@@ -46,11 +46,13 @@ describe("host configuration", () => {
 
   it("Should use tokens from the environment without writing a token file", async () => {
     const dir = tempDir()
-    const config = Either.getOrThrow(await load({
-      SEATKEEPER_DATA_DIR: dir,
-      SEATKEEPER_ADMIN_TOKEN: "an-explicit-admin-token-value",
-      SEATKEEPER_SECRET_KEY: "an explicit passphrase"
-    }))
+    const config = Either.getOrThrow(
+      await load({
+        SEATKEEPER_DATA_DIR: dir,
+        SEATKEEPER_ADMIN_TOKEN: "an-explicit-admin-token-value",
+        SEATKEEPER_SECRET_KEY: "an explicit passphrase"
+      })
+    )
     expect(Redacted.value(config.adminToken)).toBe("an-explicit-admin-token-value")
     expect(config.adminTokenFile).toBeUndefined()
     expect(Fs.existsSync(Path.join(dir, "admin-token"))).toBe(false)
@@ -64,7 +66,11 @@ describe("host configuration", () => {
     expect(message).toContain("SEATKEEPER_ADMIN_TOKEN")
     expect(message).toContain("HOST=0.0.0.0")
 
-    const allowed = await load({ SEATKEEPER_DATA_DIR: tempDir(), HOST: "0.0.0.0", SEATKEEPER_ADMIN_TOKEN: "a-long-enough-admin-token" })
+    const allowed = await load({
+      SEATKEEPER_DATA_DIR: tempDir(),
+      HOST: "0.0.0.0",
+      SEATKEEPER_ADMIN_TOKEN: "a-long-enough-admin-token"
+    })
     expect(Either.isRight(allowed)).toBe(true)
   })
 

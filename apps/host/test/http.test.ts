@@ -1,33 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeTestHost, type TestHost } from "./harness.js"
+import { afterAll, describe, expect, it } from "vitest"
+import { apiRoutes, fillPath } from "./support/Guarantees.js"
+import { makeTestHost, type TestHost } from "./support/TestHost.js"
 
-// Every route of the API, with placeholder ids: auth is checked before anything else is looked up.
-const routes: ReadonlyArray<readonly [string, string]> = [
-  ["GET", "/api/providers"],
-  ["GET", "/api/connections"],
-  ["POST", "/api/connections"],
-  ["GET", "/api/connections/c1"],
-  ["PATCH", "/api/connections/c1"],
-  ["DELETE", "/api/connections/c1"],
-  ["POST", "/api/connections/c1/verify"],
-  ["POST", "/api/connections/c1/syncs"],
-  ["GET", "/api/connections/c1/syncs"],
-  ["GET", "/api/syncs/s1"],
-  ["GET", "/api/connections/c1/accounts"],
-  ["GET", "/api/connections/c1/accounts/557058%3Aabc"],
-  ["POST", "/api/connections/c1/accounts/557058%3Aabc/suspend"],
-  ["POST", "/api/connections/c1/accounts/557058%3Aabc/restore"],
-  ["GET", "/api/connections/c1/apps"],
-  ["GET", "/api/connections/c1/apps/confluence%3Aacme/accounts"],
-  ["GET", "/api/audit"],
+// Every route of the API as the app lists them, with placeholder ids (auth is checked before anything
+// else is looked up), and one that does not exist.
+const routesOf = (t: TestHost): ReadonlyArray<readonly [string, string]> => [
+  ...apiRoutes(t.host.app).map((r) =>
+    [
+      r.method,
+      fillPath(r, Object.fromEntries(r.params.map((p) => [p, p === "externalId" ? "557058%3Aabc" : `x-${p}`])))
+    ] as const
+  ),
   ["GET", "/api/no-such-route"]
 ]
 
-describe("HTTP surface", () => {
-  let t: TestHost
-  beforeAll(async () => {
-    t = await makeTestHost()
-  })
+describe("HTTP surface", async () => {
+  const t = await makeTestHost()
+  const routes = routesOf(t)
   afterAll(() => t.close())
 
   it("Should answer /healthz without a token", async () => {

@@ -1,7 +1,8 @@
 import type { AtlassianSandbox } from "@seatkeeper/provider-atlassian/sandbox"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runDueSyncs } from "../src/scheduler.js"
-import { atlassianConfig, makeSandbox, makeTestHost, type TestHost, waitForSync } from "./harness.js"
+import { atlassianConfig, makeSandbox, waitForSync } from "./support/Org.js"
+import { makeTestHost, type TestHost } from "./support/TestHost.js"
 
 describe("scheduled syncs", () => {
   let t: TestHost
@@ -25,14 +26,14 @@ describe("scheduled syncs", () => {
     const now = Date.now()
     const first = await t.host.runtime.runPromise(runDueSyncs(now))
     expect(first.length).toBe(1)
-    const run = await waitForSync(t, first[0]!)
+    const run = await waitForSync(t.request, first[0]!)
     expect(run.body).toMatchObject({ connectionId: hourly.body.id, status: "succeeded" })
 
     const startedAt = Date.parse(run.body.startedAt)
     expect(await t.host.runtime.runPromise(runDueSyncs(startedAt + 59 * 60_000))).toEqual([])
     const again = await t.host.runtime.runPromise(runDueSyncs(startedAt + 60 * 60_000))
     expect(again.length).toBe(1)
-    await waitForSync(t, again[0]!)
+    await waitForSync(t.request, again[0]!)
 
     const audit = await t.request("GET", `/api/audit?connectionId=${hourly.body.id}`)
     const starts = audit.body.data.filter((e: { action: string }) => e.action === "sync.start")

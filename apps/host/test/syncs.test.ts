@@ -1,6 +1,7 @@
 import type { AtlassianSandbox } from "@seatkeeper/provider-atlassian/sandbox"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { connect, makeSandbox, makeTestHost, sync, type TestHost, waitForSync } from "./harness.js"
+import { connect, makeSandbox, sync, waitForSync } from "./support/Org.js"
+import { makeTestHost, type TestHost } from "./support/TestHost.js"
 
 describe("syncs", () => {
   let t: TestHost
@@ -9,7 +10,7 @@ describe("syncs", () => {
   beforeAll(async () => {
     sandbox = await makeSandbox({ users: 240, pageSize: 50 })
     t = await makeTestHost()
-    connectionId = await connect(t, sandbox)
+    connectionId = await connect(t.request, sandbox)
   })
   afterAll(async () => {
     await t.close()
@@ -20,17 +21,38 @@ describe("syncs", () => {
     const started = await t.request("POST", `/api/connections/${connectionId}/syncs`)
     expect(started.status).toBe(202)
     expect(started.body).toMatchObject({ id: expect.any(String), status: "running" })
-    const done = await waitForSync(t, started.body.id)
+    const done = await waitForSync(t.request, started.body.id)
     expect(done.body).toMatchObject({
       id: started.body.id,
       connectionId,
       status: "succeeded",
       startedAt: expect.any(String),
       finishedAt: expect.any(String),
-      stats: { accounts: 240, created: 240, updated: 0, deprovisioned: 0, entitlementsDeprovisioned: 0 }
+      error: null,
+      hold: null,
+      decision: null,
+      stats: {
+        accounts: 240,
+        created: 240,
+        updated: 0,
+        unchanged: 0,
+        deprovisioned: 0,
+        entitlementsDeprovisioned: 0,
+        absentConfirmed: 0,
+        absentButPresent: 0,
+        absentPending: 0,
+        lookups: 0,
+        adminActionsKept: 0,
+        totalAtStart: 240,
+        totalAtEnd: 240,
+        rosterShifted: false,
+        retries: 0,
+        rateLimited: 0
+      }
     })
-    expect(done.body.stats.requests).toBeGreaterThanOrEqual(5) // 240 accounts in pages of 50
-    expect(done.body.error).toBeUndefined()
+    // 240 accounts in pages of 50, and the product instances.
+    expect(done.body.stats.requests).toBeGreaterThanOrEqual(6)
+    expect(done.body.stats.licenses).toBeGreaterThan(0)
     const accounts = await t.request("GET", `/api/connections/${connectionId}/accounts?limit=1`)
     expect(accounts.body.total).toBe(240)
     const connection = await t.request("GET", `/api/connections/${connectionId}`)
@@ -48,8 +70,10 @@ describe("syncs", () => {
     // Nor can the connection be deleted under a running sync.
     const deleted = await t.request("DELETE", `/api/connections/${connectionId}`)
     expect(deleted.status).toBe(409)
-    const done = await waitForSync(t, first.body.id)
+    const done = await waitForSync(t.request, first.body.id)
     expect(done.body.status).toBe("succeeded")
+    // Nothing changed upstream: every account read as it was.
+    expect(done.body.stats).toMatchObject({ accounts: 240, created: 0, updated: 0, unchanged: 240 })
     sandbox.clearFaults()
   })
 
@@ -68,10 +92,15 @@ describe("syncs", () => {
     // Users gone upstream would be deprovisioned by a complete sync; this one fails on a permanent 403.
     const gone = sandbox.users().slice(0, 10).map((u) => u.account_id)
     for (const id of gone) sandbox.removeUser(id)
-    sandbox.injectFault({ kind: "status", status: 403, shape: "noperms" }, { on: "users", afterRequests: 1, times: Infinity })
-    const failed = await sync(t, connectionId)
+    sandbox.injectFault({ kind: "status", status: 403, shape: "noperms" }, {
+      on: "users",
+      afterRequests: 1,
+      times: Infinity
+    })
+    const failed = await sync(t.request, connectionId)
     sandbox.clearFaults()
     expect(failed.body.status).toBe("failed")
+    expect(failed.body.hold).toBeNull()
     expect(failed.body.error).toMatchObject({ reason: "Forbidden", message: expect.any(String) })
     expect(failed.body.error.hint).toEqual(expect.any(String))
     const after = await t.request("GET", `/api/connections/${connectionId}/accounts?limit=500`)
@@ -84,11 +113,20 @@ describe("syncs", () => {
       expect(account.body.history.filter((e: { runId: string | null }) => e.runId === failed.body.id)).toEqual([])
     }
 
-    // The next complete sync does deprovision them.
-    const wasLive = gone.filter((id) => before.body.data.find((a: { externalId: string }) => a.externalId === id).status !== "deprovisioned")
-    const ok = await sync(t, connectionId)
+    // The next complete sync does deprovision them, once a lookup of each confirms it is gone.
+    const wasLive = gone.filter((id) =>
+      before.body.data.find((a: { externalId: string }) => a.externalId === id).status !== "deprovisioned"
+    )
+    sandbox.resetLog()
+    const ok = await sync(t.request, connectionId)
     expect(ok.body.status).toBe("succeeded")
-    expect(ok.body.stats.deprovisioned).toBe(wasLive.length)
+    expect(ok.body.stats).toMatchObject({
+      deprovisioned: wasLive.length,
+      absentConfirmed: wasLive.length,
+      absentButPresent: 0,
+      lookups: wasLive.length
+    })
+    expect(sandbox.requests.filter((r) => r.route === "profile").map((r) => r.status)).toEqual(wasLive.map(() => 404))
     const first = await t.request("GET", `/api/connections/${connectionId}/accounts/${encodeURIComponent(gone[0]!)}`)
     expect(first.body.status).toBe("deprovisioned")
   })

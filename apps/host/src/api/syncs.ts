@@ -1,28 +1,63 @@
 /**
- * `/api/connections/:id/syncs` and `/api/syncs/:id`.
+ * `/api/connections/:id/syncs`, `/api/syncs/:id` and the decisions on a held run (`/apply`, `/discard`).
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import { Hono } from "hono"
-import { type Host, respond } from "../http/Host.js"
-import { decodeQuery, PageQuery } from "../inputs.js"
-import { use } from "../Seatkeeper.js"
+import { PageQuery } from "../inputs.js"
+import { Syncs } from "../services/Syncs.js"
+import { ListView, SyncView } from "../views.js"
+import { route } from "./Route.js"
 
 /**
- * @since 0.1.0
+ * @since 0.2.0
  * @category routes
  */
-export const syncRoutes = (host: Host) =>
-  new Hono()
-    .post("/connections/:id/syncs", (c) => respond(c, host, use((s) => s.startSync(c.req.param("id"), "admin")), 202))
-    .get("/connections/:id/syncs", (c) =>
-      respond(
-        c,
-        host,
-        decodeQuery(PageQuery, c.req.query()).pipe(
-          Effect.flatMap((query) => use((s) => s.listSyncs(c.req.param("id"), query.limit))),
-          Effect.map((data) => ({ data }))
-        )
-      ))
-    .get("/syncs/:id", (c) => respond(c, host, use((s) => s.getSync(c.req.param("id")))))
+export const syncRoutes = [
+  route({
+    method: "post",
+    path: "/connections/:id/syncs",
+    tag: "syncs",
+    summary: "Starts a sync; it runs in the background (poll GET /api/syncs/{id})",
+    response: { status: 202, schema: SyncView },
+    errors: [404, 409, 503],
+    handler: ({ actor, params }) => Syncs.start(params.id!, actor)
+  }),
+  route({
+    method: "get",
+    path: "/connections/:id/syncs",
+    tag: "syncs",
+    summary: "A connection's sync runs, newest first",
+    query: PageQuery,
+    response: { status: 200, schema: ListView(SyncView) },
+    errors: [400, 404, 503],
+    handler: ({ params, query }) => Effect.map(Syncs.list(params.id!, query.limit), (data) => ({ data }))
+  }),
+  route({
+    method: "get",
+    path: "/syncs/:id",
+    tag: "syncs",
+    summary: "One sync run: its status, counts, error or hold",
+    response: { status: 200, schema: SyncView },
+    errors: [404, 503],
+    handler: ({ params }) => Syncs.get(params.id!)
+  }),
+  route({
+    method: "post",
+    path: "/syncs/:id/apply",
+    tag: "syncs",
+    summary: "Applies a held run (audited): what it read becomes the inventory, in one commit",
+    response: { status: 200, schema: SyncView },
+    errors: [404, 409, 503],
+    handler: ({ actor, params }) => Syncs.applyHeld(params.id!, actor)
+  }),
+  route({
+    method: "post",
+    path: "/syncs/:id/discard",
+    tag: "syncs",
+    summary: "Discards a held run (audited): nothing of it is applied",
+    response: { status: 200, schema: SyncView },
+    errors: [404, 409, 503],
+    handler: ({ actor, params }) => Syncs.discardHeld(params.id!, actor)
+  })
+]

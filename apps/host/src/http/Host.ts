@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import * as Crypto from "node:crypto"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -13,8 +12,17 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { Context } from "hono"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
+import * as Crypto from "node:crypto"
 import { describeError, type ErrorDescription, type HostError, internalError } from "../errors.js"
-import type { Seatkeeper } from "../Seatkeeper.js"
+import type { Accounts } from "../services/Accounts.js"
+import type { AuditLog } from "../services/AuditLog.js"
+import type { Connections } from "../services/Connections.js"
+import type { Metrics } from "../services/Metrics.js"
+import type { Reclaim } from "../services/Reclaim.js"
+import type { Syncs } from "../services/Syncs.js"
+import type { Upstream } from "../services/Upstream.js"
+import type { Users } from "../services/Users.js"
+import type { Webhooks } from "../services/Webhooks.js"
 
 /**
  * The services a handler can run effects against.
@@ -22,7 +30,7 @@ import type { Seatkeeper } from "../Seatkeeper.js"
  * @since 0.1.0
  * @category models
  */
-export type HostServices = Seatkeeper
+export type HostServices = Connections | Syncs | Accounts | AuditLog | Upstream | Metrics | Reclaim | Users | Webhooks
 
 /**
  * @since 0.1.0
@@ -31,6 +39,8 @@ export type HostServices = Seatkeeper
 export interface Host {
   readonly runtime: ManagedRuntime.ManagedRuntime<HostServices, unknown>
   readonly adminToken: Redacted.Redacted<string>
+  /** A token that may read `/metrics` only (`SEATKEEPER_METRICS_TOKEN`), beside the admin token. */
+  readonly metricsToken?: Redacted.Redacted<string> | undefined
 }
 
 /**
@@ -64,7 +74,15 @@ export const runOperation = async <A>(
   return { _tag: "Failure", error: internalError }
 }
 
-const hostErrorTags = new Set(["NotFound", "InvalidInput", "ProviderError", "StoreError", "SyncAlreadyRunning"])
+const hostErrorTags = new Set([
+  "NotFound",
+  "InvalidInput",
+  "ProviderError",
+  "StoreError",
+  "SyncAlreadyRunning",
+  "Forbidden",
+  "Conflict"
+])
 
 const isHostError = (u: unknown): u is HostError =>
   typeof u === "object" && u !== null && "_tag" in u && hostErrorTags.has(String(u._tag))
@@ -117,6 +135,17 @@ const digest = (s: string) => Crypto.createHash("sha256").update(s, "utf8").dige
  */
 export const isAdminToken = (host: Host, given: string | undefined): boolean =>
   given !== undefined && Crypto.timingSafeEqual(digest(given), digest(Redacted.value(host.adminToken)))
+
+/**
+ * Whether `given` may read `/metrics`: the admin token, or the metrics token when one is set.
+ *
+ * @since 0.2.0
+ * @category auth
+ */
+export const isMetricsToken = (host: Host, given: string | undefined): boolean =>
+  isAdminToken(host, given) ||
+  (given !== undefined && host.metricsToken !== undefined &&
+    Crypto.timingSafeEqual(digest(given), digest(Redacted.value(host.metricsToken))))
 
 /**
  * A problem with the HTTP request itself (body too large, wrong content type, malformed JSON), thrown by

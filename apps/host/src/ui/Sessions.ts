@@ -1,10 +1,12 @@
 /**
- * Web sessions: a random id in an httpOnly cookie, the session itself (with its CSRF token) kept in this
- * process's memory. Restarting the host logs everyone out, which for an admin console is acceptable.
+ * Web sessions: a random id in an httpOnly cookie, the session itself (with its CSRF token and who logged
+ * in) kept in this process's memory. Restarting the host logs everyone out, which for a console is
+ * acceptable.
  *
  * @since 0.1.0
  */
 import * as Crypto from "node:crypto"
+import { hashOf, type Principal } from "../services/Users.js"
 
 /**
  * @since 0.1.0
@@ -12,6 +14,20 @@ import * as Crypto from "node:crypto"
  */
 export interface Session {
   readonly id: string
+  /**
+   * Who logged in: the bootstrap admin (`admin`) or a user, with their role. Every action of the session
+   * passes it to the services, so the audit log names the person and the role checks apply. Read again
+   * from the token on every request (`SessionStore.refresh`): a user disabled or given another role is so
+   * at once.
+   */
+  readonly principal: Principal
+  /** `principal.name`: who the audit log names for what this session does. */
+  readonly actor: string
+  /**
+   * The SHA-256 of the token the session logged in with, to re-check it on every request (a replaced or
+   * revoked token ends the session). Never the token itself: a heap dump of the host holds no credential.
+   */
+  readonly tokenHash: string
   /** Sent back in every form; a POST whose token differs is refused (403). */
   readonly csrfToken: string
   readonly expiresAt: number
@@ -49,8 +65,15 @@ export class SessionStore {
   }
 
   /** A new session with a new id (never reuse one from before the login: session fixation). */
-  create(): Session {
-    const session: Session = { id: randomToken(), csrfToken: randomToken(), expiresAt: this.now() + this.ttlMs }
+  create(principal: Principal, token: string): Session {
+    const session: Session = {
+      id: randomToken(),
+      principal,
+      actor: principal.name,
+      tokenHash: hashOf(token),
+      csrfToken: randomToken(),
+      expiresAt: this.now() + this.ttlMs
+    }
     this.sessions.set(session.id, session)
     for (const id of this.sessions.keys()) {
       if (this.sessions.size <= this.maxSessions) break
@@ -68,6 +91,18 @@ export class SessionStore {
       return undefined
     }
     return session
+  }
+
+  /** The session with its principal as the token now reads (a changed role); `undefined` if it is gone. */
+  refresh(session: Session, principal: Principal): Session | undefined {
+    if (!this.sessions.has(session.id)) return undefined
+    if (
+      principal.name === session.principal.name && principal.role === session.principal.role &&
+      principal.userId === session.principal.userId
+    ) return session
+    const next: Session = { ...session, principal, actor: principal.name }
+    this.sessions.set(session.id, next)
+    return next
   }
 
   delete(id: string): void {

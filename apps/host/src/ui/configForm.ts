@@ -97,7 +97,11 @@ export const configFromForm = (
  * @since 0.1.0
  * @category utils
  */
-export const blankSecrets = (fields: ReadonlyArray<ConfigField>, form: FormValues, path: ReadonlyArray<string> = []): boolean =>
+export const blankSecrets = (
+  fields: ReadonlyArray<ConfigField>,
+  form: FormValues,
+  path: ReadonlyArray<string> = []
+): boolean =>
   fields.some((f) =>
     f.type === "object"
       ? blankSecrets(f.fields ?? [], form, [...path, f.name])
@@ -121,6 +125,8 @@ export const sameSettings = (fields: ReadonlyArray<ConfigField>, form: FormValue
       const x = isRecord(a) ? a[f.name] : undefined
       const y = isRecord(b) ? b[f.name] : undefined
       if (f.type === "object") return (x === undefined && y === undefined) || same(f.fields ?? [], x, y)
+      // An unchecked box is `false`; a stored config without the field has its default.
+      if (f.type === "boolean") return (x === true) === ((y ?? f.default) === true)
       return (x ?? null) === (y ?? null) || String(x ?? "").trim() === String(y ?? "").trim()
     })
   return same(fields, given, stored)
@@ -132,7 +138,11 @@ export const sameSettings = (fields: ReadonlyArray<ConfigField>, form: FormValue
  * @since 0.1.0
  * @category conversion
  */
-export const formFromConfig = (fields: ReadonlyArray<ConfigField>, config: unknown, path: ReadonlyArray<string> = []): Record<string, string> => {
+export const formFromConfig = (
+  fields: ReadonlyArray<ConfigField>,
+  config: unknown,
+  path: ReadonlyArray<string> = []
+): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const f of fields) {
     const value = isRecord(config) ? config[f.name] : undefined

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-export { mountPages, type PagesOptions } from "./pages.js"
 export { type LoginThrottleOptions } from "./LoginThrottle.js"
-export { type SessionStoreOptions } from "./Sessions.js"
+export { mountPages, type PagesOptions } from "./pages.js"
 export { CSRF_FIELD, SESSION_COOKIE } from "./security.js"
+export { type SessionStoreOptions } from "./Sessions.js"

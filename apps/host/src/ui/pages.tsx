@@ -1,15 +1,15 @@
 /**
- * The web UI: server-rendered pages (hono/jsx) over the same service as the API, behind a login with the
- * admin token. Mount it with `serveHost(config, { extend: (app, host) => mountPages(app, host) })`.
+ * The web UI: server-rendered pages (hono/jsx) over the same services as the API, behind a login with a
+ * user's own token (or the bootstrap admin token); every action passes the person to the services. Mount it with `serveHost(config, { extend: (app, host) => mountPages(app, host) })`.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import type { Context } from "hono"
 import { Hono } from "hono"
+import { internalError } from "../errors.js"
 import type { Host } from "../http/Host.js"
 import { RequestProblem } from "../http/Host.js"
-import { internalError } from "../errors.js"
 import { Layout } from "./layout.js"
 import { LoginThrottle, type LoginThrottleOptions } from "./LoginThrottle.js"
 import { paths } from "./paths.js"
@@ -20,6 +20,11 @@ import { auditRoutes } from "./routes/audit.js"
 import { connectionRoutes } from "./routes/connections.js"
 import { dashboardRoutes } from "./routes/dashboard.js"
 import { loginRoutes } from "./routes/login.js"
+import { peopleRoutes } from "./routes/people.js"
+import { planRoutes } from "./routes/plans.js"
+import { priceRoutes } from "./routes/prices.js"
+import { reclaimRoutes } from "./routes/reclaim.js"
+import { seatRoutes } from "./routes/seats.js"
 import { syncRoutes } from "./routes/syncs.js"
 import { checkCsrf, type CsrfFailure, pageHeaders, type PagesEnv, requireSession } from "./security.js"
 import { SessionStore, type SessionStoreOptions } from "./Sessions.js"
@@ -46,7 +51,9 @@ const refusal = (c: Context<PagesEnv>, why: CsrfFailure) =>
         </strong>
         <p>Go back, reload the page and send the form again. Nothing was changed.</p>
       </div>
-      <p><a href={paths.dashboard}>Back to the dashboard</a></p>
+      <p>
+        <a href={paths.dashboard}>Back to the dashboard</a>
+      </p>
     </Layout>,
     403
   )
@@ -63,19 +70,27 @@ export const mountPages = (app: Hono, host: Host, options: PagesOptions = {}): v
   const pages = new Hono<PagesEnv>()
 
   pages.use("*", pageHeaders)
-  pages.use("*", requireSession(sessions))
+  pages.use("*", requireSession(sessions, host))
   pages.use("*", checkCsrf(refusal))
 
   loginRoutes(pages, { host, sessions, throttle })
   dashboardRoutes(pages, host)
   connectionRoutes(pages, host)
   accountRoutes(pages, host)
+  seatRoutes(pages, host)
   appRoutes(pages, host)
   syncRoutes(pages, host)
   auditRoutes(pages, host)
+  reclaimRoutes(pages, host)
+  planRoutes(pages, host)
+  priceRoutes(pages, host)
+  peopleRoutes(pages, host)
 
-  pages.all("*", (c) =>
-    errorPage(c, { status: 404, code: "not_found", message: `there is no page at ${c.req.path}` }, "Page not found"))
+  pages.all(
+    "*",
+    (c) =>
+      errorPage(c, { status: 404, code: "not_found", message: `there is no page at ${c.req.path}` }, "Page not found")
+  )
 
   pages.onError((err, c) => {
     if (err instanceof RequestProblem) return errorPage(c, err.description, "The request was not understood")

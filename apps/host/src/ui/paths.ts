@@ -31,7 +31,15 @@ export const paths = {
   login: "/login",
   logout: "/logout",
   audit: "/audit",
+  plans: "/plans",
+  users: "/users",
+  webhooks: "/webhooks",
   newConnection: "/connections/new",
+  user: (id: string) => {
+    const base = `/users/${enc(id)}`
+    return { role: `${base}/role`, disable: `${base}/disable`, enable: `${base}/enable`, token: `${base}/token` }
+  },
+  webhook: (id: string) => ({ page: `/webhooks/${enc(id)}`, remove: `/webhooks/${enc(id)}/remove` }),
   connection: (id: string) => {
     const base = `/connections/${enc(id)}`
     return {
@@ -39,11 +47,24 @@ export const paths = {
       test: `${base}/test`,
       delete: `${base}/delete`,
       accounts: `${base}/accounts`,
+      seats: `${base}/seats`,
       apps: `${base}/apps`,
       syncs: `${base}/syncs`,
+      applyRun: (runId: string) => `${base}/syncs/${enc(runId)}/apply`,
+      discardRun: (runId: string) => `${base}/syncs/${enc(runId)}/discard`,
       account: (externalId: string) => `${base}/accounts/${enc(externalId)}`,
       suspend: (externalId: string) => `${base}/accounts/${enc(externalId)}/suspend`,
-      restore: (externalId: string) => `${base}/accounts/${enc(externalId)}/restore`
+      restore: (externalId: string) => `${base}/accounts/${enc(externalId)}/restore`,
+      reclaim: `${base}/reclaim`,
+      prices: `${base}/prices`,
+      newPolicy: `${base}/reclaim/policies/new`,
+      policy: (policyId: string) => `${base}/reclaim/policies/${enc(policyId)}`,
+      archivePolicy: (policyId: string) => `${base}/reclaim/policies/${enc(policyId)}/archive`,
+      makePlan: (policyId: string) => `${base}/reclaim/policies/${enc(policyId)}/plans`,
+      plan: (planId: string) => `${base}/plans/${enc(planId)}`,
+      planCsv: (planId: string) => `${base}/plans/${enc(planId)}/items.csv`,
+      planAction: (planId: string, action: "approve" | "execute" | "cancel" | "undo") =>
+        `${base}/plans/${enc(planId)}/${action}`
     }
   }
 } as const

@@ -5,10 +5,13 @@
  *
  * @since 0.1.0
  */
+import * as Option from "effect/Option"
 import type { Context, MiddlewareHandler } from "hono"
 import { deleteCookie, getCookie, setCookie } from "hono/cookie"
 import { csrf } from "hono/csrf"
 import { HTTPException } from "hono/http-exception"
+import { type Host, runOperation } from "../http/Host.js"
+import { Users } from "../services/Users.js"
 import { stylesheetHash } from "./layout.js"
 import { paths, withQuery } from "./paths.js"
 import { isSessionCsrfToken, type Session, type SessionStore } from "./Sessions.js"
@@ -94,18 +97,30 @@ export const currentSession = (c: Context, sessions: SessionStore): Session | un
 
 /**
  * Every page but the login page needs a session; without one the browser goes to the login page, which
- * sends it back here afterwards.
+ * sends it back here afterwards. The session's token is checked again on every request: a user disabled,
+ * or whose token was replaced, is logged out at once, and a changed role applies at once.
  *
  * @since 0.1.0
  * @category middleware
  */
-export const requireSession = (sessions: SessionStore): MiddlewareHandler<PagesEnv> => async (c, next) => {
+export const requireSession = (sessions: SessionStore, host: Host): MiddlewareHandler<PagesEnv> => async (c, next) => {
   if (c.req.path === paths.login) return next()
-  const session = currentSession(c, sessions)
-  if (session === undefined) {
+  const found = currentSession(c, sessions)
+  const toLogin = () => {
     const url = new URL(c.req.url)
     const next = c.req.method === "GET" ? `${url.pathname}${url.search}` : undefined
     return c.redirect(withQuery(paths.login, { next: next === paths.dashboard ? undefined : next }), 303)
+  }
+  if (found === undefined) return toLogin()
+  const outcome = await runOperation(host, Users.authenticateHash(found.tokenHash, host.adminToken))
+  if (outcome._tag === "Failure") {
+    return c.text(`Seatkeeper cannot check your login right now: ${outcome.error.message}`, outcome.error.status as 503)
+  }
+  const session = Option.isNone(outcome.value) ? undefined : sessions.refresh(found, outcome.value.value)
+  if (session === undefined) {
+    sessions.delete(found.id)
+    clearSessionCookie(c)
+    return toLogin()
   }
   c.set("session", session)
   await next()

@@ -2,12 +2,14 @@
  * Suspends and connection tests under faults, through the host's API against the Atlassian sandbox.
  * A transient fault is retried (disable/enable are idempotent) and the action lands exactly once in
  * effect; a permanent one answers a JSON error with a code and a hint, leaves the account's status as it
- * was (locally and upstream) and is audited as an error.
+ * was (locally and upstream) and is audited as an error. The provider's refusal of one account (managed by
+ * SCIM: 403 `forbidden.action`) is 409 and an account it does not have is 404: answers about that account,
+ * not an outage (a 5xx would invite retries).
  */
 import type { AtlassianSandbox, SandboxFault } from "@seatkeeper/provider-atlassian/sandbox"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { makeSandbox } from "../harness.js"
-import { connectTo, type FaultHost, makeFaultHost, runSync } from "./faultHarness.js"
+import { connect, makeSandbox, sync, UNPACED } from "../support/Org.js"
+import { makeTestHost, type TestHost } from "../support/TestHost.js"
 
 const TIMEOUT_MS = 2_000
 
@@ -25,36 +27,80 @@ interface ActionCase {
 // Not here: a reset after a 2xx status line. The status line says the provider applied the call, so the
 // host rightly takes it as done; the sandbox, which fakes the reset before applying, would disagree.
 const suspendCases: ReadonlyArray<ActionCase> = [
-  { name: "503s with the gateway's body", fault: { kind: "status", status: 503, shape: "gateway" }, times: 2, expected: { outcome: "done", faults: 2 } },
-  { name: "a 500 with the user-management body", fault: { kind: "status", status: 500, shape: "user" }, times: 1, expected: { outcome: "done", faults: 1 } },
-  { name: "a 502 HTML page", fault: { kind: "status", status: 502, shape: "html" }, times: 1, expected: { outcome: "done", faults: 1 } },
+  {
+    name: "503s with the gateway's body",
+    fault: { kind: "status", status: 503, shape: "gateway" },
+    times: 2,
+    expected: { outcome: "done", faults: 2 }
+  },
+  {
+    name: "a 500 with the user-management body",
+    fault: { kind: "status", status: 500, shape: "user" },
+    times: 1,
+    expected: { outcome: "done", faults: 1 }
+  },
+  {
+    name: "a 502 HTML page",
+    fault: { kind: "status", status: 502, shape: "html" },
+    times: 1,
+    expected: { outcome: "done", faults: 1 }
+  },
   { name: "a connection reset", fault: { kind: "reset" }, times: 1, expected: { outcome: "done", faults: 1 } },
-  { name: "an answer slower than the client timeout", fault: { kind: "slow", delayMs: TIMEOUT_MS * 4 }, times: 1, expected: { outcome: "done", faults: 1 } },
-  { name: "a 429 with only X-RateLimit-Reset", fault: { kind: "rateLimited", resetAfterSeconds: 0, resetFormat: "seconds" }, times: 2, expected: { outcome: "done", faults: 2 } },
+  {
+    name: "an answer slower than the client timeout",
+    fault: { kind: "slow", delayMs: TIMEOUT_MS * 4 },
+    times: 1,
+    expected: { outcome: "done", faults: 1 }
+  },
+  {
+    name: "a 429 with only X-RateLimit-Reset",
+    fault: { kind: "rateLimited", resetAfterSeconds: 0, resetFormat: "seconds" },
+    times: 2,
+    expected: { outcome: "done", faults: 2 }
+  },
   {
     name: "a 403 forbidden.action (managed by an external directory)",
     fault: { kind: "status", status: 403, shape: "user", reason: "externalDirectory.scim" },
     times: 1,
-    expected: { outcome: "refused", status: 502, code: "provider_forbidden" }
+    expected: { outcome: "refused", status: 409, code: "provider_refused" }
   },
-  { name: "a 401 with an empty body", fault: { kind: "status", status: 401, shape: "empty" }, times: 1, expected: { outcome: "refused", status: 502, code: "provider_unauthorized" } },
-  { name: "a 404 accountNotFound", fault: { kind: "status", status: 404, shape: "user" }, times: 1, expected: { outcome: "refused", status: 502, code: "provider_not_found" } },
-  { name: "5xx that never ends", fault: { kind: "status", status: 503, shape: "empty" }, times: Infinity, expected: { outcome: "refused", status: 503, code: "provider_unavailable" } }
+  {
+    name: "a 401 with an empty body",
+    fault: { kind: "status", status: 401, shape: "empty" },
+    times: 1,
+    expected: { outcome: "refused", status: 502, code: "provider_unauthorized" }
+  },
+  {
+    name: "a 404 accountNotFound",
+    fault: { kind: "status", status: 404, shape: "user" },
+    times: 1,
+    expected: { outcome: "refused", status: 404, code: "provider_account_not_found" }
+  },
+  {
+    name: "5xx that never ends",
+    fault: { kind: "status", status: 503, shape: "empty" },
+    times: Infinity,
+    expected: { outcome: "refused", status: 503, code: "provider_unavailable" }
+  }
 ]
 
 describe("suspends and connection tests under faults", () => {
-  let host: FaultHost
+  let host: TestHost
   let sandbox: AtlassianSandbox
   let connectionId: string
   let candidates: Array<string>
   const figures = { cases: 0, faults: 0 }
 
   beforeAll(async () => {
-    host = await makeFaultHost({ SEATKEEPER_PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), SEATKEEPER_PROVIDER_RETRY_DELAY_MS: "20" })
+    host = await makeTestHost({
+      env: { SEATKEEPER_PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), SEATKEEPER_PROVIDER_RETRY_DELAY_MS: "20" }
+    })
     sandbox = await makeSandbox()
-    connectionId = await connectTo(host, sandbox)
-    expect((await runSync(host, connectionId)).body.status).toBe("succeeded")
-    candidates = sandbox.users().filter((u) => u.account_status === "active" && u.managedBy === undefined).map((u) => u.account_id)
+    connectionId = await connect(host.request, sandbox, { rateLimit: UNPACED })
+    expect((await sync(host.request, connectionId)).body.status).toBe("succeeded")
+    candidates = sandbox.users().filter((u) => u.account_status === "active" && u.managedBy === undefined).map((u) =>
+      u.account_id
+    )
   })
   afterEach(() => sandbox.clearFaults())
   afterAll(async () => {
@@ -73,9 +119,13 @@ describe("suspends and connection tests under faults", () => {
       expect(before.status).toBe("active")
       sandbox.resetLog()
       sandbox.injectFault(c.fault, { on: "lifecycle", times: c.times })
-      const res = await host.request("POST", `/api/connections/${connectionId}/accounts/${encodeURIComponent(target)}/suspend`, {
-        reason: "fault test"
-      })
+      const res = await host.request(
+        "POST",
+        `/api/connections/${connectionId}/accounts/${encodeURIComponent(target)}/suspend`,
+        {
+          body: { reason: "fault test" }
+        }
+      )
       const faults = sandbox.requests.filter((r) => r.fault !== undefined).length
       figures.cases++
       figures.faults += faults
@@ -91,7 +141,12 @@ describe("suspends and connection tests under faults", () => {
         expect(audit.outcome).toBe("ok")
       } else {
         expect(res.status).toBe(c.expected.status)
-        expect(res.body.error).toMatchObject({ code: c.expected.code, message: expect.any(String), hint: expect.stringMatching(/\w/) })
+        expect(res.body.error).toMatchObject({
+          code: c.expected.code,
+          message: expect.any(String),
+          hint: expect.stringMatching(/\w/),
+          details: { provider: "atlassian", operation: "suspend" }
+        })
         expect(faults).toBeGreaterThan(0)
         // Nothing moved: not here, not upstream.
         expect(await account(target)).toEqual(before)

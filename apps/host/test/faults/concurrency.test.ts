@@ -4,14 +4,14 @@
  */
 import type { AtlassianSandbox } from "@seatkeeper/provider-atlassian/sandbox"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { makeSandbox } from "../harness.js"
-import { connectTo, eventually, type FaultHost, makeFaultHost, runSync, waitForRun } from "./faultHarness.js"
+import { connect, eventually, makeSandbox, sync, UNPACED, waitForSync } from "../support/Org.js"
+import { makeTestHost, type TestHost } from "../support/TestHost.js"
 
 describe("concurrency in one host", () => {
-  let host: FaultHost
+  let host: TestHost
   const sandboxes: Array<AtlassianSandbox> = []
   beforeAll(async () => {
-    host = await makeFaultHost()
+    host = await makeTestHost()
   })
   afterEach(async () => {
     for (const s of sandboxes.splice(0)) await s.close()
@@ -23,7 +23,7 @@ describe("concurrency in one host", () => {
   it("Should give two simultaneous sync requests one run and one 409", async () => {
     const sandbox = await makeSandbox()
     sandboxes.push(sandbox)
-    const id = await connectTo(host, sandbox)
+    const id = await connect(host.request, sandbox, { rateLimit: UNPACED })
     // Slow pages: the run is certainly still going when the second request is looked at.
     sandbox.injectFault({ kind: "slow", delayMs: 300 }, { on: "users", times: 3 })
     const answers = await Promise.all([
@@ -34,7 +34,7 @@ describe("concurrency in one host", () => {
     const started = answers.find((a) => a.status === 202)!
     const refused = answers.find((a) => a.status === 409)!
     expect(refused.body.error).toMatchObject({ code: "sync_running", details: { runId: started.body.id } })
-    expect((await waitForRun(host, started.body.id)).body.status).toBe("succeeded")
+    expect((await waitForSync(host.request, started.body.id)).body.status).toBe("succeeded")
     const runs = await host.request("GET", `/api/connections/${id}/syncs`)
     expect(runs.body.data.map((r: { id: string }) => r.id)).toEqual([started.body.id])
     // One run's worth of listing: the first page was asked for once.
@@ -47,14 +47,17 @@ describe("concurrency in one host", () => {
     const budget = { requests: 5, windowSeconds: 10 }
     const sandbox = await makeSandbox({ users: 240, pageSize: 50 })
     sandboxes.push(sandbox)
-    const id = await connectTo(host, sandbox)
-    expect((await runSync(host, id)).body.status).toBe("succeeded")
-    const targets = sandbox.users().filter((u) => u.account_status === "active" && u.managedBy === undefined).slice(0, 4)
+    const id = await connect(host.request, sandbox, { rateLimit: UNPACED })
+    expect((await sync(host.request, id)).body.status).toBe("succeeded")
+    const targets = sandbox.users().filter((u) => u.account_status === "active" && u.managedBy === undefined).slice(
+      0,
+      4
+    )
     expect(targets.length).toBe(4)
 
     // From now on the connection's budget is the organisation's limit, which the sandbox enforces: one
     // request too many in a window is a 429.
-    const patched = await host.request("PATCH", `/api/connections/${id}`, { config: { rateLimit: budget } })
+    const patched = await host.request("PATCH", `/api/connections/${id}`, { body: { config: { rateLimit: budget } } })
     expect(patched.status, patched.text).toBe(200)
     sandbox.setRateLimit({ ...budget, resetFormat: "seconds" })
     sandbox.resetLog()
@@ -64,12 +67,14 @@ describe("concurrency in one host", () => {
     const started = await host.request("POST", `/api/connections/${id}/syncs`)
     expect(started.status).toBe(202)
     await eventually("the sync to be under way", () => sandbox.requests.length >= 3 ? true : undefined)
-    const suspends = await Promise.all(targets.map((u) =>
-      host.request("POST", `/api/connections/${id}/accounts/${encodeURIComponent(u.account_id)}/suspend`, {
-        reason: "left the company"
-      })
-    ))
-    const run = await waitForRun(host, started.body.id)
+    const suspends = await Promise.all(
+      targets.map((u) =>
+        host.request("POST", `/api/connections/${id}/accounts/${encodeURIComponent(u.account_id)}/suspend`, {
+          body: { reason: "left the company" }
+        })
+      )
+    )
+    const run = await waitForSync(host.request, started.body.id)
     expect(run.body.status).toBe("succeeded")
     for (const s of suspends) expect(s.status, s.text).toBe(200)
 
@@ -86,9 +91,18 @@ describe("concurrency in one host", () => {
     expect(sandbox.maxRequestsInAnyWindow(windowMs)).toBe(budget.requests)
     expect(log.filter((r) => r.status === 429)).toEqual([])
     expect(run.body.stats.rateLimited).toBe(0)
+    // And the sync, which read these accounts (page 1) before they were suspended, did not undo the
+    // suspends (invariant 11).
+    expect(run.body.stats.adminActionsKept).toBe(targets.length)
+    for (const u of targets) {
+      const account = await host.request("GET", `/api/connections/${id}/accounts/${encodeURIComponent(u.account_id)}`)
+      expect(account.body.status).toBe("suspended")
+    }
     console.log(
       `[budget] sync + ${targets.length} suspends: ${log.length} requests, at most ` +
-        `${sandbox.maxRequestsInAnyWindow(windowMs)} in any ${budget.windowSeconds} s (budget ${budget.requests}), 0 429s`
+        `${
+          sandbox.maxRequestsInAnyWindow(windowMs)
+        } in any ${budget.windowSeconds} s (budget ${budget.requests}), 0 429s`
     )
   }, 60_000)
 })

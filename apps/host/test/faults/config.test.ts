@@ -1,14 +1,15 @@
 /**
- * The host settings the fault tests rely on to keep waits short, `SEATKEEPER_PROVIDER_TIMEOUT_MS` and
- * `SEATKEEPER_PROVIDER_RETRY_DELAY_MS`: unset by default (production keeps 30 s and 500 ms), and a value
- * that cannot work is refused at start-up with a message that names the variable.
+ * The host settings the fault tests rely on to keep waits short, `SEATKEEPER_PROVIDER_TIMEOUT_MS`,
+ * `SEATKEEPER_PROVIDER_RETRY_DELAY_MS` and `SEATKEEPER_LEASE_MS`: unset by default (production keeps 30 s,
+ * 500 ms and a 30 s lease), and a value that cannot work is refused at start-up with a message that names
+ * the variable.
  */
-import * as Fs from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Fs from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
 import { loadHostConfig } from "../../src/config.js"
-import { tempDir } from "./faultHarness.js"
+import { tempDir } from "../support/Process.js"
 
 const dirs: Array<string> = []
 afterEach(() => {
@@ -28,13 +29,19 @@ describe("provider HTTP settings of the host", () => {
     if (config._tag !== "Right") return
     expect(Option.isNone(config.right.providerHttp!.timeoutMs)).toBe(true)
     expect(Option.isNone(config.right.providerHttp!.retryDelayMs)).toBe(true)
+    expect(Option.isNone(config.right.leaseMs!)).toBe(true)
   })
 
-  it("Should read both in milliseconds", async () => {
-    const config = await load({ SEATKEEPER_PROVIDER_TIMEOUT_MS: "1500", SEATKEEPER_PROVIDER_RETRY_DELAY_MS: " 20 " })
+  it("Should read each in milliseconds", async () => {
+    const config = await load({
+      SEATKEEPER_PROVIDER_TIMEOUT_MS: "1500",
+      SEATKEEPER_PROVIDER_RETRY_DELAY_MS: " 20 ",
+      SEATKEEPER_LEASE_MS: "2000"
+    })
     expect(config._tag).toBe("Right")
     if (config._tag !== "Right") return
     expect(config.right.providerHttp).toEqual({ timeoutMs: Option.some(1500), retryDelayMs: Option.some(20) })
+    expect(config.right.leaseMs).toEqual(Option.some(2000))
   })
 
   it.each([
@@ -42,7 +49,9 @@ describe("provider HTTP settings of the host", () => {
     ["SEATKEEPER_PROVIDER_TIMEOUT_MS", "1.5s"],
     ["SEATKEEPER_PROVIDER_TIMEOUT_MS", "-5"],
     ["SEATKEEPER_PROVIDER_RETRY_DELAY_MS", "soon"],
-    ["SEATKEEPER_PROVIDER_RETRY_DELAY_MS", "99999999"]
+    ["SEATKEEPER_PROVIDER_RETRY_DELAY_MS", "99999999"],
+    ["SEATKEEPER_LEASE_MS", "0"],
+    ["SEATKEEPER_LEASE_MS", "2s"]
   ])("Should refuse %s=%s, naming the variable and the range", async (name, value) => {
     const config = await load({ [name]: value })
     expect(config._tag).toBe("Left")

@@ -5,21 +5,26 @@
  * either completes with exactly the result of a fault-free sync of the same roster, or fails with a typed
  * reason and a hint and leaves every account, entitlement, status and history entry as it was.
  */
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
-import type { AtlassianSandbox, SandboxFault, SandboxFaultOptions, SandboxRequest } from "@seatkeeper/provider-atlassian/sandbox"
+import type {
+  AtlassianSandbox,
+  SandboxFault,
+  SandboxFaultOptions,
+  SandboxRequest
+} from "@seatkeeper/provider-atlassian/sandbox"
+import { isDeepStrictEqual } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeSandbox } from "../harness.js"
+import { recordingServer } from "../support/Guarantees.js"
 import {
   changeRoster,
-  connectTo,
-  type FaultHost,
+  connect,
   listAccounts,
-  makeFaultHost,
-  runSync,
+  makeSandbox,
   snapshot,
-  sourceView
-} from "./faultHarness.js"
+  sourceView,
+  sync,
+  UNPACED
+} from "../support/Org.js"
+import { makeTestHost, type TestHost } from "../support/TestHost.js"
 
 // A short per-attempt timeout so that "slower than the client timeout" takes seconds, not minutes, and a
 // short first retry delay so that cases which exhaust their retries end quickly. Production keeps 30 s and
@@ -89,21 +94,57 @@ const cases: ReadonlyArray<Case> = [
       })
     }
   },
-  { name: "500 with the org API's error body", inject: () => once({ kind: "status", status: 500, shape: "org" }, 2), expected: { outcome: "complete", faults: 2 } },
-  { name: "502 with the gateway's error body", inject: () => once({ kind: "status", status: 502, shape: "gateway" }, 2), expected: { outcome: "complete", faults: 2 } },
-  { name: "503 with a NoPerms-shaped body", inject: () => once({ kind: "status", status: 503, shape: "noperms" }, 2), expected: { outcome: "complete", faults: 2 } },
-  { name: "500 with the user-management error body", inject: () => once({ kind: "status", status: 500, shape: "user" }, 2), expected: { outcome: "complete", faults: 2 } },
-  { name: "503 with an HTML page", inject: () => once({ kind: "status", status: 503, shape: "html" }, 2), expected: { outcome: "complete", faults: 2 } },
-  { name: "504 with an empty body", inject: () => once({ kind: "status", status: 504, shape: "empty" }, 2), expected: { outcome: "complete", faults: 2 } },
+  {
+    name: "500 with the org API's error body",
+    inject: () => once({ kind: "status", status: 500, shape: "org" }, 2),
+    expected: { outcome: "complete", faults: 2 }
+  },
+  {
+    name: "502 with the gateway's error body",
+    inject: () => once({ kind: "status", status: 502, shape: "gateway" }, 2),
+    expected: { outcome: "complete", faults: 2 }
+  },
+  {
+    name: "503 with a NoPerms-shaped body",
+    inject: () => once({ kind: "status", status: 503, shape: "noperms" }, 2),
+    expected: { outcome: "complete", faults: 2 }
+  },
+  {
+    name: "500 with the user-management error body",
+    inject: () => once({ kind: "status", status: 500, shape: "user" }, 2),
+    expected: { outcome: "complete", faults: 2 }
+  },
+  {
+    name: "503 with an HTML page",
+    inject: () => once({ kind: "status", status: 503, shape: "html" }, 2),
+    expected: { outcome: "complete", faults: 2 }
+  },
+  {
+    name: "504 with an empty body",
+    inject: () => once({ kind: "status", status: 504, shape: "empty" }, 2),
+    expected: { outcome: "complete", faults: 2 }
+  },
   {
     name: "5xx that never ends",
     inject: () => once({ kind: "status", status: 503, shape: "gateway" }, Infinity),
     // One attempt and four retries, then the run fails.
     expected: { outcome: "fail", reason: "Unavailable", faults: 5 }
   },
-  { name: "401 with an empty body", inject: () => once({ kind: "status", status: 401, shape: "empty" }), expected: { outcome: "fail", reason: "Unauthorized", faults: 1 } },
-  { name: "403 with an HTML page", inject: () => once({ kind: "status", status: 403, shape: "html" }), expected: { outcome: "fail", reason: "Forbidden", faults: 1 } },
-  { name: "404 with the org API's error body", inject: () => once({ kind: "status", status: 404, shape: "org" }), expected: { outcome: "fail", reason: "NotFound", faults: 1 } },
+  {
+    name: "401 with an empty body",
+    inject: () => once({ kind: "status", status: 401, shape: "empty" }),
+    expected: { outcome: "fail", reason: "Unauthorized", faults: 1 }
+  },
+  {
+    name: "403 with an HTML page",
+    inject: () => once({ kind: "status", status: 403, shape: "html" }),
+    expected: { outcome: "fail", reason: "Forbidden", faults: 1 }
+  },
+  {
+    name: "404 with the org API's error body",
+    inject: () => once({ kind: "status", status: 404, shape: "org" }),
+    expected: { outcome: "fail", reason: "NotFound", faults: 1 }
+  },
   { name: "connection resets", inject: () => once({ kind: "reset" }, 2), expected: { outcome: "complete", faults: 2 } },
   {
     name: "connection resets after the headers and part of the body",
@@ -122,8 +163,16 @@ const cases: ReadonlyArray<Case> = [
       })
     }
   },
-  { name: "a 200 with malformed JSON", inject: () => once({ kind: "malformed" }), expected: { outcome: "fail", reason: "InvalidResponse", faults: 1 } },
-  { name: "a page whose users miss required fields", inject: () => once({ kind: "missingFields" }), expected: { outcome: "fail", reason: "InvalidResponse", faults: 1 } },
+  {
+    name: "a 200 with malformed JSON",
+    inject: () => once({ kind: "malformed" }),
+    expected: { outcome: "fail", reason: "InvalidResponse", faults: 1 }
+  },
+  {
+    name: "a page whose users miss required fields",
+    inject: () => once({ kind: "missingFields" }),
+    expected: { outcome: "fail", reason: "InvalidResponse", faults: 1 }
+  },
   {
     name: "a roster truncated below meta.total",
     inject: () => [{ fault: { kind: "truncate", drop: 5 }, options: { on: "users" } }],
@@ -142,37 +191,39 @@ const cases: ReadonlyArray<Case> = [
 ]
 
 describe("fault matrix: every sync completes exactly or fails cleanly", () => {
-  let host: FaultHost
-  let spy: Http.Server
-  let spyUrl: string
-  const spyRequests: Array<string> = []
+  let host: TestHost
+  let spy: Awaited<ReturnType<typeof recordingServer>>
   let reference: { readonly initial: ReturnType<typeof sourceView>; readonly changed: ReturnType<typeof sourceView> }
   const figures = { cases: 0, faults: 0, changed: 0, completed: 0, failed: 0 }
   const perCase: Array<string> = []
 
   beforeAll(async () => {
-    host = await makeFaultHost(HOST_ENV)
+    host = await makeTestHost({ env: HOST_ENV })
     // Stands in for another host a next link may point at: it must never see a request (nor the key).
-    spy = Http.createServer((req, res) => {
-      spyRequests.push(`${req.method} ${req.url} ${req.headers.authorization ?? ""}`)
-      res.end("{}")
-    })
-    await new Promise<void>((resolve) => spy.listen(0, "127.0.0.1", resolve))
-    spyUrl = `http://127.0.0.1:${(spy.address() as AddressInfo).port}`
+    spy = await recordingServer()
 
     // The fault-free result, on its own sandbox of the same seed: before and after the roster change.
     const sandbox = await makeSandbox()
     try {
-      const id = await connectTo(host, sandbox, { name: "reference" })
-      expect((await runSync(host, id)).body.status).toBe("succeeded")
-      const initial = sourceView(await listAccounts(host, id))
-      changeRoster(sandbox)
-      const run = await runSync(host, id)
+      const id = await connect(host.request, sandbox, { name: "reference", rateLimit: UNPACED })
+      expect((await sync(host.request, id)).body.status).toBe("succeeded")
+      const initial = sourceView(await listAccounts(host.request, id))
+      const { removed } = changeRoster(sandbox)
+      // Leavers still live here (one may have been closed already: it is deprovisioned and not looked up).
+      const leavers = initial.filter((a) => removed.includes(a.externalId) && a.status !== "deprovisioned").length
+      const run = await sync(host.request, id)
       expect(run.body.status).toBe("succeeded")
-      // The change is one a sync really applies, so "nothing changed" below means something.
-      expect(run.body.stats.deprovisioned).toBeGreaterThan(0)
-      expect(run.body.stats.created).toBe(3)
-      const changed = sourceView(await listAccounts(host, id))
+      // The change is one a sync really applies, so "nothing changed" below means something: the leavers are
+      // looked up one by one and confirmed gone before they are deprovisioned.
+      expect(leavers).toBeGreaterThan(0)
+      expect(run.body.stats).toMatchObject({
+        deprovisioned: leavers,
+        absentConfirmed: leavers,
+        absentButPresent: 0,
+        lookups: leavers,
+        created: 3
+      })
+      const changed = sourceView(await listAccounts(host.request, id))
       expect(changed).not.toEqual(initial)
       reference = { initial, changed }
     } finally {
@@ -182,7 +233,7 @@ describe("fault matrix: every sync completes exactly or fails cleanly", () => {
 
   afterAll(async () => {
     await host?.close()
-    await new Promise<void>((resolve) => (spy ? spy.close(() => resolve()) : resolve()))
+    await spy?.close()
     console.log(
       `[faults] ${figures.cases} kinds, ${figures.faults} faults injected, ${figures.completed} syncs completed exactly, ` +
         `${figures.failed} failed cleanly, ${figures.changed} changed data`
@@ -194,15 +245,15 @@ describe("fault matrix: every sync completes exactly or fails cleanly", () => {
     it(`Should survive ${c.name}`, async () => {
       const sandbox = await makeSandbox()
       try {
-        const id = await connectTo(host, sandbox, { name: c.name })
-        expect((await runSync(host, id)).body.status).toBe("succeeded")
-        expect(sourceView(await listAccounts(host, id))).toEqual(reference.initial)
-        const before = await snapshot(host, id)
+        const id = await connect(host.request, sandbox, { name: c.name, rateLimit: UNPACED })
+        expect((await sync(host.request, id)).body.status).toBe("succeeded")
+        expect(sourceView(await listAccounts(host.request, id))).toEqual(reference.initial)
+        const before = await snapshot(host.request, id)
 
         changeRoster(sandbox)
         sandbox.resetLog()
-        for (const { fault, options } of c.inject(sandbox, spyUrl)) sandbox.injectFault(fault, options)
-        const run = (await runSync(host, id)).body
+        for (const { fault, options } of c.inject(sandbox, spy.url)) sandbox.injectFault(fault, options)
+        const run = (await sync(host.request, id)).body
         const requests = [...sandbox.requests]
         // Injected faults, and 429s of the sandbox's own rate limit.
         const injected = requests.filter((r) => r.fault !== undefined || r.status === 429).length
@@ -212,30 +263,36 @@ describe("fault matrix: every sync completes exactly or fails cleanly", () => {
 
         if (c.expected.outcome === "complete") {
           expect(run.status, JSON.stringify(run.error)).toBe("succeeded")
+          expect(run.error).toBeNull()
           if (c.expected.faults !== undefined) expect(injected).toBe(c.expected.faults)
           else expect(injected).toBeGreaterThan(0)
           expect(run.stats.retries).toBeGreaterThanOrEqual(injected)
-          expect(sourceView(await listAccounts(host, id))).toEqual(reference.changed)
+          expect(sourceView(await listAccounts(host.request, id))).toEqual(reference.changed)
           figures.completed++
         } else {
           expect(run.status).toBe("failed")
+          expect(run.hold).toBeNull()
           expect(run.error.reason).toBe(c.expected.reason)
           expect(run.error.message).toEqual(expect.any(String))
           expect(run.error.hint, `a hint for ${c.expected.reason}`).toMatch(/\w/)
           if (c.expected.faults !== undefined) expect(injected).toBe(c.expected.faults)
           else expect(injected).toBeGreaterThan(0)
-          const after = await snapshot(host, id)
-          if (JSON.stringify(after) !== JSON.stringify(before)) figures.changed++
+          const after = await snapshot(host.request, id)
+          if (!isDeepStrictEqual(after, before)) figures.changed++
           expect(after).toEqual(before)
           figures.failed++
         }
-        perCase.push(`[faults]   ${c.name}: ${injected} injected, ${run.status === "succeeded" ? "completed exactly" : `failed ${run.error.reason}, nothing changed`}`)
+        perCase.push(
+          `[faults]   ${c.name}: ${injected} injected, ${
+            run.status === "succeeded" ? "completed exactly" : `failed ${run.error.reason}, nothing changed`
+          }`
+        )
         c.check?.(requests, run)
 
         // Once the fault is gone, the next sync reaches the fault-free result.
-        const again = await runSync(host, id)
+        const again = await sync(host.request, id)
         expect(again.body.status).toBe("succeeded")
-        expect(sourceView(await listAccounts(host, id))).toEqual(reference.changed)
+        expect(sourceView(await listAccounts(host.request, id))).toEqual(reference.changed)
       } finally {
         await sandbox.close()
       }
@@ -243,6 +300,6 @@ describe("fault matrix: every sync completes exactly or fails cleanly", () => {
   }
 
   it("Should never have sent a request to the foreign origin", () => {
-    expect(spyRequests).toEqual([])
+    expect(spy.seen).toEqual([])
   })
 })

@@ -1,35 +1,29 @@
 /**
  * Who gets in: every `/api` route (as the app lists them, so a new route cannot slip by) needs the admin
- * token; pages need a session; the token comparison is constant-time; responses carry secure headers; a
- * host reachable from other machines will not start without a chosen token.
+ * token or a user's own token; each route needs a role, and every role is refused (403) on every route
+ * above it; a disabled user's token and a replaced token are refused like any wrong one; tokens are kept
+ * only as hashes; pages need a session; the token comparison is constant-time; responses carry secure
+ * headers; a host reachable from other machines will not start without a chosen token.
  */
-import * as Crypto from "node:crypto"
-import * as Fs from "node:fs"
-import * as Module from "node:module"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as fc from "fast-check"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Module from "node:module"
+import * as Path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
+import { apiRoutes as routeTable } from "../../src/api/index.js"
+import { openApiPath, roleOf } from "../../src/api/Route.js"
 import { loadHostConfig } from "../../src/config.js"
 import { type Host, isAdminToken } from "../../src/http/Host.js"
-import { mountPages } from "../../src/ui/index.js"
-import {
-  ADMIN_TOKEN,
-  apiRoutes,
-  built,
-  fillPath,
-  MAIN_JS,
-  makeSecurityHost,
-  pageRoutes,
-  type Route,
-  type SecurityHost,
-  spawnHost
-} from "./support.js"
+import { apiRoutes, fillPath, pageRoutes, type Route } from "../support/Guarantees.js"
+import { launchHost, requireBuilt, tempDir } from "../support/Process.js"
+import { ADMIN_TOKEN, makeTestHost, type RequestOptions, type TestHost } from "../support/TestHost.js"
 
-const placeholders = (route: Route) => Object.fromEntries(route.params.map((p) => [p, p === "externalId" ? "557058%3Aabc" : `x-${p}`]))
+const placeholders = (route: Route) =>
+  Object.fromEntries(route.params.map((p) => [p, p === "externalId" ? "557058%3Aabc" : `x-${p}`]))
 
 // What an attacker might send instead of `Authorization: Bearer <admin token>`.
 const badCredentials: ReadonlyArray<readonly [string, Record<string, string>, string?]> = [
@@ -48,10 +42,10 @@ const badCredentials: ReadonlyArray<readonly [string, Record<string, string>, st
 ]
 
 describe("authentication", () => {
-  let t: SecurityHost
+  let t: TestHost
   let routes: ReadonlyArray<Route>
   beforeAll(async () => {
-    t = await makeSecurityHost({ requestLog: false, extend: (app, host) => mountPages(app, host) })
+    t = await makeTestHost({ pages: true })
     routes = apiRoutes(t.host.app)
   })
   afterAll(() => t.close())
@@ -66,9 +60,14 @@ describe("authentication", () => {
       "POST /api/connections/:id/syncs",
       "POST /api/connections/:id/accounts/:externalId/suspend",
       "POST /api/connections/:id/accounts/:externalId/restore",
+      "POST /api/syncs/:id/apply",
+      "POST /api/syncs/:id/discard",
+      "GET /api/connections/:id/seats",
+      "GET /api/connections/:id/products",
+      "GET /api/connections/:id/totals",
       "GET /api/audit"
     ]))
-    expect(routes.length).toBeGreaterThanOrEqual(17)
+    expect(routes.length).toBeGreaterThanOrEqual(27)
   })
 
   it("Should answer every API route with 401 JSON for every kind of missing or wrong credential", async () => {
@@ -76,35 +75,56 @@ describe("authentication", () => {
     for (const route of routes) {
       for (const [what, headers, query] of badCredentials) {
         const path = fillPath(route, placeholders(route)) + (query === undefined ? "" : `?${query}`)
-        const res = await t.request(route.method, path, { token: null, headers, body: route.method === "GET" ? undefined : {} })
+        const res = await t.request(route.method, path, {
+          token: null,
+          headers,
+          body: route.method === "GET" ? undefined : {}
+        })
         const label = `${route.method} ${route.path} with ${what}`
         expect(res.status, label).toBe(401)
         expect(res.headers.get("content-type"), label).toMatch(/^application\/json/)
         expect(res.headers.get("www-authenticate"), label).toBe(`Bearer realm="seatkeeper"`)
         expect(res.body.error.code, label).toBe("unauthorized")
-        expect(res.body.error.message, label).toMatch(/admin token/)
+        expect(res.body.error.message, label).toMatch(/^(this API needs a token|the token is not valid)$/)
+        // What to send instead: the admin token, or a user's own.
+        expect(res.body.error.hint, label).toMatch(/admin token.*user's token/)
         checked++
       }
     }
-    console.log(`[auth] ${routes.length} API routes x ${badCredentials.length} bad credentials: ${checked} requests, all 401`)
+    console.log(
+      `[auth] ${routes.length} API routes x ${badCredentials.length} bad credentials: ${checked} requests, all 401`
+    )
   })
 
   it("Should refuse a browser session cookie on the API (the API is bearer-only)", async () => {
-    const login = await t.host.app.request("/login", {
-      method: "POST",
-      headers: { origin: "http://localhost", "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token: ADMIN_TOKEN }).toString()
-    })
-    expect(login.status).toBe(303)
-    const cookie = login.headers.getSetCookie().find((c) => c.startsWith("seatkeeper_session="))!.split(";")[0]!
+    const cookie = await t.login()
     // The cookie opens the pages ...
-    const page = await t.host.app.request("/", { headers: { cookie } })
+    const page = await t.request("GET", "/", { cookie })
     expect(page.status).toBe(200)
     // ... but not one API route.
     for (const route of routes) {
-      const res = await t.request(route.method, fillPath(route, placeholders(route)), { token: null, headers: { cookie } })
+      const res = await t.request(route.method, fillPath(route, placeholders(route)), {
+        token: null,
+        headers: { cookie }
+      })
       expect(res.status, `${route.method} ${route.path}`).toBe(401)
     }
+  })
+
+  it("Should answer /metrics only with the admin or the metrics token, never a session", async () => {
+    const cookie = await t.login()
+    for (
+      const [what, options] of [
+        ["no token", { token: null }],
+        ["a session cookie", { token: null, headers: { cookie } }],
+        ["a wrong token", { token: `${ADMIN_TOKEN}x` }]
+      ] as const
+    ) {
+      const res = await t.request("GET", "/metrics", options)
+      expect(res.status, what).toBe(401)
+      expect(res.headers.get("www-authenticate"), what).toBe(`Bearer realm="seatkeeper"`)
+    }
+    expect((await t.request("GET", "/metrics")).status).toBe(200)
   })
 
   it("Should send every page to the login without a session, and serve none of them", async () => {
@@ -139,6 +159,129 @@ describe("authentication", () => {
     const res = await t.request("GET", "/healthz", { token: null })
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ status: "ok" })
+  })
+})
+
+const ROLES = ["viewer", "operator", "approver", "admin"] as const
+type Role = (typeof ROLES)[number]
+const rank = (r: Role) => ROLES.indexOf(r)
+
+describe("people: their own tokens and roles", () => {
+  let t: TestHost
+  const users: Record<Role, { id: string; name: string; token: string }> = {} as never
+  beforeAll(async () => {
+    t = await makeTestHost()
+    for (const role of ROLES) {
+      const name = `${role[0]!.toUpperCase()}${role.slice(1)} Person`
+      const res = await t.request("POST", "/api/users", { body: { name, role } })
+      expect(res.status, res.text).toBe(201)
+      users[role] = { id: res.body.id, name, token: res.body.token }
+    }
+  })
+  afterAll(() => t.close())
+
+  /** Every route of the table, filled with ids that exist nowhere. */
+  const table = routeTable.map((r) => {
+    const route: Route = {
+      method: r.method.toUpperCase(),
+      path: `/api${r.path}`,
+      params: [...r.path.matchAll(/:(\w+)/g)].map((m) => m[1]!)
+    }
+    return { route, role: roleOf(r) as Role, label: `${route.method} ${openApiPath(route.path)}` }
+  })
+  const send = (route: Route, token: string | null) =>
+    t.request(route.method, fillPath(route, placeholders(route)), {
+      token,
+      body: route.method === "GET" ? undefined : {}
+    })
+
+  it("Should know each user by their own token, with their role", async () => {
+    for (const role of ROLES) {
+      const me = await t.request("GET", "/api/me", { token: users[role].token })
+      expect(me.status, role).toBe(200)
+      expect(me.body).toEqual({ name: users[role].name, role, userId: users[role].id })
+    }
+    expect((await t.request("GET", "/api/me")).body).toEqual({ name: "admin", role: "admin", userId: null })
+  })
+
+  it("Should refuse every role on every route above it with 403 naming the role needed, and let it through below", async () => {
+    // The table lists every route the app serves: none escapes the check.
+    expect(table.map((r) => `${r.route.method} ${r.route.path}`).sort()).toEqual(
+      apiRoutes(t.host.app).map((r) => `${r.method} ${r.path}`).filter((r) => r !== "GET /api/openapi.json").sort()
+    )
+    let refused = 0
+    let allowed = 0
+    for (const role of ROLES) {
+      for (const { route, role: needed, label } of table) {
+        const res = await send(route, users[role].token)
+        if (rank(role) < rank(needed)) {
+          expect(res.status, `${role} on ${label}`).toBe(403)
+          expect(res.body.error, `${role} on ${label}`).toMatchObject({
+            code: "forbidden",
+            message: `${users[role].name} (${role}) may not ${route.method} ${route.path}: it needs the ${needed} role`
+          })
+          refused++
+        } else {
+          // Allowed in: whatever the fake ids and the empty body make of it, it is not a 401 or a 403.
+          expect([401, 403], `${role} on ${label}: ${res.text.slice(0, 200)}`).not.toContain(res.status)
+          expect(res.status, `${role} on ${label}: ${res.text.slice(0, 200)}`).toBeLessThan(500)
+          allowed++
+        }
+      }
+    }
+    // Reading the API's description needs no more than a viewer's token.
+    expect((await t.request("GET", "/api/openapi.json", { token: users.viewer.token })).status).toBe(200)
+    console.log(
+      `[auth] ${table.length} routes x ${ROLES.length} roles: ${refused} refused with 403 (a role below the route's), ${allowed} let through`
+    )
+  })
+
+  it("Should refuse a disabled user's token on every route, as any wrong token", async () => {
+    const res = await t.request("POST", "/api/users", { body: { name: "Leaver", role: "admin" } })
+    const leaver = { id: res.body.id as string, token: res.body.token as string }
+    expect((await t.request("GET", "/api/me", { token: leaver.token })).status).toBe(200)
+    expect((await t.request("PATCH", `/api/users/${leaver.id}`, { body: { disabled: true } })).status).toBe(200)
+    for (const { route, label } of table) {
+      const refused = await send(route, leaver.token)
+      expect(refused.status, label).toBe(401)
+      expect(refused.body.error, label).toMatchObject({ code: "unauthorized", message: "the token is not valid" })
+    }
+    // Enabled again, the same token works again.
+    expect((await t.request("PATCH", `/api/users/${leaver.id}`, { body: { disabled: false } })).status).toBe(200)
+    expect((await t.request("GET", "/api/me", { token: leaver.token })).status).toBe(200)
+  })
+
+  it("Should revoke a user's old token when a new one is issued", async () => {
+    const res = await t.request("PATCH", `/api/users/${users.operator.id}`, { body: { newToken: true } })
+    expect(res.status).toBe(200)
+    const fresh = res.body.token as string
+    expect(fresh).toMatch(/^sk_/)
+    expect(fresh).not.toBe(users.operator.token)
+    expect((await t.request("GET", "/api/me", { token: users.operator.token })).status).toBe(401)
+    expect((await t.request("GET", "/api/me", { token: fresh })).body.name).toBe(users.operator.name)
+    users.operator.token = fresh
+    // A token is shown once: listing users never shows one.
+    const listed = await t.request("GET", "/api/users")
+    expect(listed.text).not.toContain("sk_")
+    expect(Object.keys(listed.body.data[0]).sort()).toEqual([
+      "createdAt",
+      "createdBy",
+      "disabledAt",
+      "id",
+      "name",
+      "role"
+    ])
+  })
+
+  it("Should keep tokens only as hashes: no token is in the database files", () => {
+    const files = Fs.readdirSync(t.dataDir).filter((f) => f.startsWith("seatkeeper.db"))
+    expect(files.length).toBeGreaterThan(0)
+    const bytes = Buffer.concat(files.map((f) => Fs.readFileSync(Path.join(t.dataDir, f))))
+    for (const role of ROLES) {
+      const token = users[role].token
+      expect(bytes.includes(Buffer.from(token)), role).toBe(false)
+      expect(bytes.includes(Buffer.from(token.slice(3, 23))), role).toBe(false)
+    }
   })
 })
 
@@ -179,10 +322,47 @@ describe("constant-time token comparison", () => {
       }),
       { numRuns: 300 }
     )
-    for (const given of ["", ADMIN_TOKEN, `${ADMIN_TOKEN}x`, ADMIN_TOKEN.slice(0, -1), "x".repeat(100_000), `${ADMIN_TOKEN.slice(0, -1)}X`]) {
+    for (
+      const given of [
+        "",
+        ADMIN_TOKEN,
+        `${ADMIN_TOKEN}x`,
+        ADMIN_TOKEN.slice(0, -1),
+        "x".repeat(100_000),
+        `${ADMIN_TOKEN.slice(0, -1)}X`
+      ]
+    ) {
       const before = s.calls.length
       expect(isAdminToken(host, given)).toBe(given === ADMIN_TOKEN)
       expect(s.calls.slice(before)).toEqual([[32, 32]])
+    }
+  })
+
+  it("Should compare the admin token the same way on every API request, whatever token is sent", async () => {
+    const t = await makeTestHost()
+    try {
+      const user = (await t.request("POST", "/api/users", { body: { name: "Timing", role: "viewer" } })).body
+        .token as string
+      s = spy()
+      for (
+        const given of [
+          "",
+          "x",
+          ADMIN_TOKEN,
+          `${ADMIN_TOKEN}x`,
+          ADMIN_TOKEN.slice(0, -1),
+          user,
+          `${user}x`,
+          "y".repeat(10_000)
+        ]
+      ) {
+        const before = s.calls.length
+        await t.request("GET", "/api/me", { token: given })
+        // No token at all is refused before any comparison; any token, one comparison of two 32-byte digests.
+        expect(s.calls.slice(before), JSON.stringify(given.slice(0, 20))).toEqual(given === "" ? [] : [[32, 32]])
+      }
+    } finally {
+      await t.close()
     }
   })
 
@@ -193,9 +373,9 @@ describe("constant-time token comparison", () => {
 })
 
 describe("secure headers", () => {
-  let t: SecurityHost
+  let t: TestHost
   beforeAll(async () => {
-    t = await makeSecurityHost({ requestLog: false, extend: (app, host) => mountPages(app, host) })
+    t = await makeTestHost({ pages: true })
   })
   afterAll(() => t.close())
 
@@ -211,7 +391,7 @@ describe("secure headers", () => {
   }
 
   it("Should send them on every kind of API answer, over HTTPS (a proxy's) as over HTTP", async () => {
-    const cases: ReadonlyArray<readonly [string, string, Parameters<SecurityHost["request"]>[2]?]> = [
+    const cases: ReadonlyArray<readonly [string, string, RequestOptions?]> = [
       ["GET", "/healthz"],
       ["GET", "/api/connections"],
       ["GET", "/api/connections", { token: null }],
@@ -219,20 +399,28 @@ describe("secure headers", () => {
       ["GET", "/api/no-such-route"],
       ["POST", "/api/connections", { body: {} }],
       ["POST", "/api/connections", { rawBody: "{", headers: { "content-type": "application/json" } }],
-      ["POST", "/api/connections", { rawBody: "a=b", headers: { "content-type": "application/x-www-form-urlencoded" } }],
+      ["POST", "/api/connections", {
+        rawBody: "a=b",
+        headers: { "content-type": "application/x-www-form-urlencoded" }
+      }],
       ["POST", "/api/connections", { body: { name: "x".repeat(70_000) } }]
     ]
     const statuses = new Set<number>()
     for (const [method, path, options] of cases) {
       for (const proto of ["http", "https"]) {
-        const res = await t.request(method, path, { ...options, headers: { ...options?.headers, "x-forwarded-proto": proto } })
+        const res = await t.request(method, path, {
+          ...options,
+          headers: { ...options?.headers, "x-forwarded-proto": proto }
+        })
         statuses.add(res.status)
         expectSecureHeaders(`${method} ${path} ${res.status} (${proto})`, res.headers)
         if (path.startsWith("/api/")) expect(res.headers.get("cache-control"), `${method} ${path}`).toBe("no-store")
       }
     }
     expect([...statuses].sort()).toEqual([200, 400, 401, 404, 413, 415])
-    const direct = await t.host.app.request("https://seatkeeper.example/api/connections", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    const direct = await t.host.app.request("https://seatkeeper.example/api/connections", {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` }
+    })
     expectSecureHeaders("over https directly", direct.headers)
   })
 
@@ -255,11 +443,13 @@ describe("listening beyond this machine", () => {
   )
 
   it("Should refuse a non-loopback HOST without an explicit admin token, and a short explicit one", async () => {
-    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "seatkeeper-security-config-"))
+    const dataDir = tempDir("seatkeeper-security-config-")
     try {
       await fc.assert(
         fc.asyncProperty(nonLoopback, fc.constantFrom(undefined, "", "   ", "short-token"), async (host, token) => {
-          const result = await Effect.runPromise(Effect.either(loadHostConfig({ HOST: host, SEATKEEPER_ADMIN_TOKEN: token, SEATKEEPER_DATA_DIR: dataDir })))
+          const result = await Effect.runPromise(
+            Effect.either(loadHostConfig({ HOST: host, SEATKEEPER_ADMIN_TOKEN: token, SEATKEEPER_DATA_DIR: dataDir }))
+          )
           expect(Either.isLeft(result)).toBe(true)
           if (Either.isLeft(result)) expect(result.left.message).toContain("SEATKEEPER_ADMIN_TOKEN")
           // No token file was generated for it: nothing a network-reachable host would fall back to.
@@ -276,23 +466,25 @@ describe("listening beyond this machine", () => {
     }
   })
 
-  it.skipIf(!built)("Should exit non-zero with a message saying what to set, before listening", async () => {
-    if (!built) console.warn(`skipping: ${MAIN_JS} is missing`)
-    const dirs: Array<string> = []
-    try {
-      const runs = ["0.0.0.0", "::", "192.0.2.10"].map((host) => {
-        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "seatkeeper-security-host-"))
-        dirs.push(dir)
-        return { host, p: spawnHost({ HOST: host, PORT: "0", SEATKEEPER_DATA_DIR: dir }) }
-      })
-      for (const { host, p } of runs) {
-        expect(await p.exited, host).toBe(1)
-        expect(p.stderr(), host).toContain(`HOST=${host} accepts connections from other machines`)
-        expect(p.stderr(), host).toContain("SEATKEEPER_ADMIN_TOKEN must be set")
-        expect(p.output(), host).not.toContain(`"message":"listening"`)
+  it.skipIf(!requireBuilt("the refused start-up test"))(
+    "Should exit non-zero with a message saying what to set, before listening",
+    async () => {
+      const dirs: Array<string> = []
+      try {
+        const runs = ["0.0.0.0", "::", "192.0.2.10"].map((host) => {
+          const dir = tempDir("seatkeeper-security-host-")
+          dirs.push(dir)
+          return { host, p: launchHost({ HOST: host, PORT: "0", SEATKEEPER_DATA_DIR: dir }) }
+        })
+        for (const { host, p } of runs) {
+          expect((await p.exited).code, host).toBe(1)
+          expect(p.stderr(), host).toContain(`HOST=${host} accepts connections from other machines`)
+          expect(p.stderr(), host).toContain("SEATKEEPER_ADMIN_TOKEN must be set")
+          expect(p.output(), host).not.toContain(`"message":"listening"`)
+        }
+      } finally {
+        for (const dir of dirs) Fs.rmSync(dir, { recursive: true, force: true })
       }
-    } finally {
-      for (const dir of dirs) Fs.rmSync(dir, { recursive: true, force: true })
     }
-  })
+  )
 })

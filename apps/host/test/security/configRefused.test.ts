@@ -5,9 +5,10 @@
 import type { AtlassianSandbox } from "@seatkeeper/provider-atlassian/sandbox"
 import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeSandbox } from "../harness.js"
+import { distinctiveSecret, findSecrets } from "../support/Guarantees.js"
+import { makeSandbox } from "../support/Org.js"
+import { makeTestHost, type TestHost } from "../support/TestHost.js"
 import { badConfig } from "./fuzz.js"
-import { distinctiveSecret, findSecrets, makeSecurityHost, type SecurityHost } from "./support.js"
 
 interface Issue {
   readonly path: ReadonlyArray<string | number>
@@ -19,7 +20,7 @@ const byPath = (issues: ReadonlyArray<Issue>) => Object.fromEntries(issues.map((
 
 describe("config that cannot work is refused at creation", () => {
   let sandbox: AtlassianSandbox
-  let t: SecurityHost
+  let t: TestHost
   let valid: Record<string, unknown>
   let existing: string
   const apiKey = distinctiveSecret("ATCONFIGKEY")
@@ -27,9 +28,11 @@ describe("config that cannot work is refused at creation", () => {
 
   beforeAll(async () => {
     sandbox = await makeSandbox({ users: 5, apiKey })
-    t = await makeSecurityHost({ requestLog: false })
+    t = await makeTestHost()
     valid = { organizationId: sandbox.orgId, apiKey, adminEmail: "admin@acme.example", baseUrl: sandbox.url }
-    const created = await t.request("POST", "/api/connections", { body: { provider: "atlassian", name: "Existing", config: valid } })
+    const created = await t.request("POST", "/api/connections", {
+      body: { provider: "atlassian", name: "Existing", config: valid }
+    })
     expect(created.status).toBe(201)
     existing = created.body.id
   })
@@ -45,11 +48,15 @@ describe("config that cannot work is refused at creation", () => {
   }
 
   it.each([
-    ["baseUrl", "ftp://api.example.com", "must use http or https, not ftp"],
-    ["baseUrl", "javascript:alert(1)", "must use http or https, not javascript"],
-    ["baseUrl", "file:///etc/passwd", "must use http or https, not file"],
-    ["baseUrl", "data:text/plain,hello", "must use http or https, not data"],
-    ["baseUrl", "ws://api.example.com", "must use http or https, not ws"],
+    ["baseUrl", "ftp://api.example.com", "must use https, not ftp"],
+    ["baseUrl", "javascript:alert(1)", "must use https, not javascript"],
+    ["baseUrl", "file:///etc/passwd", "must use https, not file"],
+    ["baseUrl", "data:text/plain,hello", "must use https, not data"],
+    ["baseUrl", "ws://api.example.com", "must use https, not ws"],
+    // Plain HTTP would carry the key across the network readable: only a loopback host may use it.
+    ["baseUrl", "http://api.example.com", "must use https: http:// is only accepted for a loopback host"],
+    ["baseUrl", "http://10.0.0.7:8080", "must use https: http:// is only accepted for a loopback host"],
+    ["baseUrl", "http://127.0.0.1.nip.io", "must use https: http:// is only accepted for a loopback host"],
     ["baseUrl", "api.atlassian.com", "must be an absolute URL"],
     ["baseUrl", "", "must be an absolute URL"],
     ["baseUrl", "https://user:secret@api.example.com", "must not carry credentials"],
@@ -96,7 +103,10 @@ describe("config that cannot work is refused at creation", () => {
   it("Should refuse a budget of zero requests in a zero-second window with both field errors at once", async () => {
     const res = await create({ ...valid, rateLimit: { requests: 0, windowSeconds: 0 } })
     expect(res.status).toBe(400)
-    expect(Object.keys(byPath(issuesOf(res.body))).sort()).toEqual(["config.rateLimit.requests", "config.rateLimit.windowSeconds"])
+    expect(Object.keys(byPath(issuesOf(res.body))).sort()).toEqual([
+      "config.rateLimit.requests",
+      "config.rateLimit.windowSeconds"
+    ])
   })
 
   it("Should refuse any config with one bad field at that field, without echoing the key (property)", async () => {
@@ -107,7 +117,10 @@ describe("config that cannot work is refused at creation", () => {
         const paths = issuesOf(res.body).map((i) => i.path.join("."))
         expect(paths.length).toBeGreaterThan(0)
         // Every issue is about the field that was broken (a nested budget field counts as its field).
-        expect(paths.every((p) => p === `config.${field}` || p.startsWith(`config.${field}.`)), `${field}: ${paths.join(", ")}`).toBe(true)
+        expect(
+          paths.every((p) => p === `config.${field}` || p.startsWith(`config.${field}.`)),
+          `${field}: ${paths.join(", ")}`
+        ).toBe(true)
         expect(findSecrets(res.text, { apiKey })).toEqual([])
       }),
       { numRuns: 300 }
@@ -130,7 +143,9 @@ describe("config that cannot work is refused at creation", () => {
         expect(findSecrets(res.text, { apiKey })).toEqual([])
         // The same through an edit of an existing connection.
         inputs++
-        const edit = await t.request("PATCH", `/api/connections/${existing}`, { body: { config: { apiKey: apiKeyValue } } })
+        const edit = await t.request("PATCH", `/api/connections/${existing}`, {
+          body: { config: { apiKey: apiKeyValue } }
+        })
         expect(edit.status).toBe(400)
         expect(findSecrets(edit.text, { apiKey })).toEqual([])
       }),
@@ -140,13 +155,17 @@ describe("config that cannot work is refused at creation", () => {
 
   it("Should refuse the same broken fields on an edit, keeping the stored config", async () => {
     const before = await t.request("GET", `/api/connections/${existing}`)
-    for (const config of [
-      { baseUrl: "javascript:alert(1)" },
-      { organizationId: "" },
-      { adminEmail: "nope" },
-      { rateLimit: { requests: 0, windowSeconds: 60 } },
-      { rateLimit: { requests: 100, windowSeconds: 0 } }
-    ]) {
+    for (
+      const config of [
+        // A new destination needs the key entered again; with it, the destination itself is checked.
+        { baseUrl: "javascript:alert(1)", apiKey },
+        { baseUrl: "http://api.example.com", apiKey },
+        { organizationId: "", apiKey },
+        { adminEmail: "nope" },
+        { rateLimit: { requests: 0, windowSeconds: 60 } },
+        { rateLimit: { requests: 100, windowSeconds: 0 } }
+      ]
+    ) {
       inputs++
       const res = await t.request("PATCH", `/api/connections/${existing}`, { body: { config } })
       expect(res.status, JSON.stringify(config)).toBe(400)
@@ -163,17 +182,37 @@ describe("config that cannot work is refused at creation", () => {
       inputs++
       const res = await t.request("POST", "/api/connections", { body: { provider, name: "Proto", config: valid } })
       expect(res.status, provider).toBe(400)
-      expect(issuesOf(res.body)[0]).toEqual({ path: ["provider"], message: expect.stringContaining(`unknown provider "${provider}"`) })
+      expect(issuesOf(res.body)[0]).toEqual({
+        path: ["provider"],
+        message: expect.stringContaining(`unknown provider "${provider}"`)
+      })
     }
-    for (const config of [`{"__proto__":[]}`, `{"__proto__":{"apiKey":"from-the-prototype"}}`, `{"rateLimit":{"__proto__":{"requests":1}}}`]) {
-      for (const [method, path, body] of [
-        ["PATCH", `/api/connections/${existing}`, `{"config":${config}}`],
-        ["POST", "/api/connections", `{"provider":"atlassian","name":"Proto","config":${JSON.stringify({ ...valid, x: 1 }).replace(`"x":1`, config.slice(1, -1))}}`]
-      ] as const) {
+    for (
+      const config of [
+        `{"__proto__":[]}`,
+        `{"__proto__":{"apiKey":"from-the-prototype"}}`,
+        `{"rateLimit":{"__proto__":{"requests":1}}}`
+      ]
+    ) {
+      for (
+        const [method, path, body] of [
+          ["PATCH", `/api/connections/${existing}`, `{"config":${config}}`],
+          [
+            "POST",
+            "/api/connections",
+            `{"provider":"atlassian","name":"Proto","config":${
+              JSON.stringify({ ...valid, x: 1 }).replace(`"x":1`, config.slice(1, -1))
+            }}`
+          ]
+        ] as const
+      ) {
         inputs++
         const res = await t.request(method, path, { rawBody: body, headers: json })
         expect(res.status, `${method} ${body}`).toBe(400)
-        expect(issuesOf(res.body).map((i) => i.path.join(".")).some((p) => p.endsWith("__proto__")), `${method} ${body}: ${res.text}`).toBe(true)
+        expect(
+          issuesOf(res.body).map((i) => i.path.join(".")).some((p) => p.endsWith("__proto__")),
+          `${method} ${body}: ${res.text}`
+        ).toBe(true)
       }
     }
     expect((await t.request("GET", `/api/connections/${existing}`)).body).toEqual(before.body)

@@ -3,40 +3,20 @@
  * and not along a redirect. Driven through the host API against the sandbox, with a second server that
  * records whatever reaches it.
  */
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import type { AtlassianSandbox } from "@seatkeeper/provider-atlassian/sandbox"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeSandbox } from "../harness.js"
-import { distinctiveSecret, findSecrets, makeSecurityHost, type SecurityHost, syncOnce } from "./support.js"
-
-interface Seen {
-  readonly method: string
-  readonly url: string
-  readonly authorization: string | undefined
-}
-
-/** A server on 127.0.0.1 that records every request; `respond` answers it (200 `{}` by default). */
-const recordingServer = async (respond?: (req: Http.IncomingMessage, res: Http.ServerResponse) => void) => {
-  const seen: Array<Seen> = []
-  const server = Http.createServer((req, res) => {
-    seen.push({ method: req.method ?? "", url: req.url ?? "", authorization: req.headers.authorization })
-    if (respond !== undefined) return respond(req, res)
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data: [], links: {} }))
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return { seen, url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
-}
+import { distinctiveSecret, findSecrets, recordingServer } from "../support/Guarantees.js"
+import { makeSandbox, sync } from "../support/Org.js"
+import { makeTestHost, type TestHost } from "../support/TestHost.js"
 
 describe("the API key stays with the configured origin", () => {
   let sandbox: AtlassianSandbox
   let foreign: Awaited<ReturnType<typeof recordingServer>>
-  let t: SecurityHost
+  let t: TestHost
   beforeAll(async () => {
     sandbox = await makeSandbox({ users: 30, pageSize: 10, seed: 41, apiKey: distinctiveSecret("ATORIGINKEY") })
     foreign = await recordingServer()
-    t = await makeSecurityHost({ requestLog: false })
+    t = await makeTestHost()
   })
   afterAll(async () => {
     await t.close()
@@ -46,7 +26,11 @@ describe("the API key stays with the configured origin", () => {
 
   const create = async (name: string, baseUrl: string) => {
     const res = await t.request("POST", "/api/connections", {
-      body: { provider: "atlassian", name, config: { organizationId: sandbox.orgId, apiKey: sandbox.apiKey, adminEmail: "a@b.example", baseUrl } }
+      body: {
+        provider: "atlassian",
+        name,
+        config: { organizationId: sandbox.orgId, apiKey: sandbox.apiKey, adminEmail: "a@b.example", baseUrl }
+      }
     })
     expect(res.status).toBe(201)
     return res.body.id as string
@@ -59,7 +43,7 @@ describe("the API key stays with the configured origin", () => {
     // Same host, other port; and another host name for this machine: both are other origins.
     for (const origin of [foreign.url, foreign.url.replace("127.0.0.1", "localhost")]) {
       sandbox.injectFault({ kind: "foreignNext", origin }, { on: "users", times: 1 })
-      const run = await syncOnce(t.request, id)
+      const run = await sync(t.request, id, { audited: true })
       expect(run.body.status).toBe("failed")
       expect(run.body.error.message).toContain(`refused to send a request to ${origin}`)
       expect(findSecrets(run.text, { apiKey: sandbox.apiKey })).toEqual([])
@@ -68,7 +52,7 @@ describe("the API key stays with the configured origin", () => {
     // Nothing was applied by the failed runs.
     expect((await t.request("GET", `/api/connections/${id}/accounts`)).body.total).toBe(0)
     // Without the fault the same connection syncs: the refusal was about the link, not the setup.
-    expect((await syncOnce(t.request, id)).body.status).toBe("succeeded")
+    expect((await sync(t.request, id, { audited: true })).body.status).toBe("succeeded")
   })
 
   it("Should not follow a redirect to another origin, for a connection test or a sync", async () => {
@@ -82,7 +66,7 @@ describe("the API key stays with the configured origin", () => {
       const verify = await t.request("POST", `/api/connections/${id}/verify`)
       expect(verify.status).toBeGreaterThanOrEqual(400)
       expect(verify.body.error.message).toBeTypeOf("string")
-      const run = await syncOnce(t.request, id)
+      const run = await sync(t.request, id, { audited: true })
       expect(run.body.status).toBe("failed")
       // The redirector got the requests (it is the configured origin), with the key ...
       expect(redirector.seen.length).toBeGreaterThanOrEqual(2)

@@ -1,22 +1,13 @@
 /**
  * The web pages over HTTP, without a browser: the login requirement, the session cookie, CSRF, the
- * slowing of failed logins, form conversion and escaping.
+ * slowing of failed logins, the settings form (its conversion, its sync settings and their field errors,
+ * the key asked for again when the destination moves) and escaping.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ADMIN_TOKEN, csrfTokenOf, type InProcessHost, makeInProcessHost, ORIGIN, sessionCookieOf } from "./uiHost.js"
+import { ADMIN_TOKEN, csrfTokenOf, makeTestHost, ORIGIN, sessionCookieOf, type TestHost } from "../support/TestHost.js"
 
-const api = async (t: InProcessHost, method: string, path: string, body?: unknown) => {
-  const res = await t.host.app.request(path, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" })
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  const text = await res.text()
-  return { status: res.status, body: (text === "" ? undefined : JSON.parse(text)) as any }
-}
+const api = (t: TestHost, method: string, path: string, body?: unknown) =>
+  t.request(method, path, body === undefined ? {} : { body })
 
 const atlassianForm = (overrides: Record<string, string> = {}): Record<string, string> => ({
   provider: "atlassian",
@@ -33,17 +24,22 @@ const atlassianForm = (overrides: Record<string, string> = {}): Record<string, s
 })
 
 describe("web pages over HTTP", () => {
-  let t: InProcessHost
+  let t: TestHost
   let cookie: string
   let connectionId: string
 
   beforeAll(async () => {
-    t = await makeInProcessHost({ loginThrottle: { delayPerFailureMs: 150, maxFailures: 4 } })
+    t = await makeTestHost({ pages: { loginThrottle: { delayPerFailureMs: 150, maxFailures: 4 } } })
     cookie = await t.login()
     const created = await api(t, "POST", "/api/connections", {
       provider: "atlassian",
       name: "Existing",
-      config: { organizationId: "org-1", apiKey: "existing-key-0123456789-abcd", adminEmail: "a@b.example", baseUrl: "http://127.0.0.1:9" }
+      config: {
+        organizationId: "org-1",
+        apiKey: "existing-key-0123456789-abcd",
+        adminEmail: "a@b.example",
+        baseUrl: "http://127.0.0.1:9"
+      }
     })
     connectionId = created.body.id
   })
@@ -63,7 +59,8 @@ describe("web pages over HTTP", () => {
     ["POST", "/connections/c1/accounts/557058%3Aabc/suspend"],
     ["POST", "/logout"]
   ])("Should send %s %s without a session to the login page", async (method, path) => {
-    const res = await t.request(method, path, method === "POST" ? { form: {} } : {})
+    // A browser's request: no bearer token.
+    const res = await t.request(method, path, method === "POST" ? { form: {} } : { token: null })
     expect(res.status).toBe(303)
     const location = new URL(res.location!, ORIGIN)
     expect(location.pathname).toBe("/login")
@@ -84,17 +81,20 @@ describe("web pages over HTTP", () => {
   })
 
   it("Should show the login form, refuse a wrong token with an error, and let the right one in", async () => {
-    const page = await t.request("GET", "/login")
+    const page = await t.request("GET", "/login", { token: null })
     expect(page.status).toBe(200)
-    expect(page.text).toMatch(/<label for="token">Admin token<\/label>/)
+    expect(page.text).toMatch(/<label for="token">Your token<\/label>/)
     expect(page.text).toMatch(/<input type="password" id="token" name="token"/)
 
     const wrong = await t.request("POST", "/login", { form: { token: "not-the-token" }, address: "198.51.100.7" })
     expect(wrong.status).toBe(401)
-    expect(wrong.text).toContain("That is not the admin token")
+    expect(wrong.text).toContain("That token is not valid")
     expect(wrong.headers.getSetCookie()).toEqual([])
 
-    const right = await t.request("POST", "/login", { form: { token: ADMIN_TOKEN, next: "/audit" }, address: "198.51.100.7" })
+    const right = await t.request("POST", "/login", {
+      form: { token: ADMIN_TOKEN, next: "/audit" },
+      address: "198.51.100.7"
+    })
     expect(right.status).toBe(303)
     expect(right.location).toBe("/audit")
     const audit = await t.request("GET", "/audit", { cookie: sessionCookieOf(right.headers) })
@@ -103,12 +103,23 @@ describe("web pages over HTTP", () => {
   })
 
   it("Should only follow a `next` that stays on this site", async () => {
-    for (const next of ["//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "/login"]) {
+    for (
+      const next of [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/login"
+      ]
+    ) {
       const res = await t.request("POST", "/login", { form: { token: ADMIN_TOKEN, next } })
       expect(res.status).toBe(303)
       expect(res.location).toBe("/")
     }
-    const local = await t.request("POST", "/login", { form: { token: ADMIN_TOKEN, next: "/connections/c%3A1/accounts?status=active" } })
+    const local = await t.request("POST", "/login", {
+      form: { token: ADMIN_TOKEN, next: "/connections/c%3A1/accounts?status=active" }
+    })
     expect(local.location).toBe("/connections/c%3A1/accounts?status=active")
   })
 
@@ -322,7 +333,9 @@ describe("web pages over HTTP", () => {
       expect(page.status).toBe(200)
       expect(page.text).toContain(`<input type="hidden" name="provider" value="${provider.id}"/>`)
       const leaves = provider.configFields.flatMap((f) =>
-        f.type === "object" ? (f.fields ?? []).map((g) => ({ ...g, path: `${f.name}.${g.name}` })) : [{ ...f, path: f.name }]
+        f.type === "object"
+          ? (f.fields ?? []).map((g) => ({ ...g, path: `${f.name}.${g.name}` }))
+          : [{ ...f, path: f.name }]
       )
       for (const field of leaves) {
         const id = `f-config-${field.path.replace(/[^A-Za-z0-9_-]/g, "-")}`
@@ -334,7 +347,13 @@ describe("web pages over HTTP", () => {
           for (const choice of field.choices) expect(page.text).toContain(`<option value="${choice}"`)
           continue
         }
-        const type = field.type === "boolean" ? "checkbox" : field.secret ? "password" : field.type === "number" ? "number" : "text"
+        const type = field.type === "boolean"
+          ? "checkbox"
+          : field.secret
+          ? "password"
+          : field.type === "number"
+          ? "number"
+          : "text"
         expect(page.text).toMatch(new RegExp(`<input type="${type}"[^>]* id="${id}" name="${name}"`))
       }
     }
@@ -382,6 +401,103 @@ describe("web pages over HTTP", () => {
   it("Should reject bad filters on the accounts page with the field named, as the API does", async () => {
     const page = await t.request("GET", `/connections/${connectionId}/accounts?inactiveDays=-3`, { cookie })
     expect(page.status).toBe(400)
-    expect(page.text).toMatch(/<p class="error" id="filter-inactiveDays-error">inactiveDays must be from 0 to 36500<\/p>/)
+    expect(page.text).toMatch(
+      /<p class="error" id="filter-inactiveDays-error">inactiveDays must be from 0 to 36500<\/p>/
+    )
+    const seats = await t.request("GET", `/connections/${connectionId}/seats?unusedDays=-1&usedDays=x`, { cookie })
+    expect(seats.status).toBe(400)
+    expect(seats.text).toContain(`<p class="error" id="seat-unusedDays-error">unusedDays must be from 0 to 36500</p>`)
+    expect(seats.text).toContain(
+      `<p class="error" id="seat-usedDays-error">usedDays must be a whole number from 0 to 36500</p>`
+    )
+    const sorted = await t.request("GET", `/connections/${connectionId}/accounts?sort=size`, { cookie })
+    expect(sorted.status).toBe(400)
+    expect(sorted.text).toContain("sort must be one of name, email, lastActive, status, firstSeen")
+  })
+  const errorOf = (html: string, id: string) =>
+    new RegExp(`<p class="error" id="${id}-error">([^<]*)</p>`).exec(html)?.[1]
+
+  it("Should show a connection's sync settings in its form, save them, and mark a wrong one at its field", async () => {
+    const settings = await t.request("GET", `/connections/${connectionId}/settings`, { cookie })
+    expect(settings.status).toBe(200)
+    // The stored values (the defaults here), each field labelled.
+    expect(settings.text).toMatch(/<label for="f-holdThresholdPercent">Hold a sync that would deprovision more than/)
+    expect(settings.text).toMatch(/id="f-holdThresholdPercent" name="holdThresholdPercent"[^>]* value="10"/)
+    expect(settings.text).toMatch(/id="f-maxLookups" name="maxLookups"[^>]* value="1000"/)
+    expect(settings.text).toMatch(/id="f-deadlineMinutes" name="deadlineMinutes"[^>]* value="30"/)
+    const token = csrfTokenOf(settings.text)
+    const form = {
+      _csrf: token,
+      intent: "save",
+      name: "Existing",
+      "config.organizationId": "org-1",
+      "config.apiKey": "",
+      "config.adminEmail": "a@b.example",
+      "config.baseUrl": "http://127.0.0.1:9",
+      "config.rateLimit.requests": "",
+      "config.rateLimit.windowSeconds": "",
+      syncIntervalMinutes: "0",
+      holdThresholdPercent: "2.5",
+      maxLookups: "250",
+      deadlineMinutes: "45"
+    }
+    const saved = await t.request("POST", `/connections/${connectionId}/settings`, { cookie, form })
+    expect(saved.status).toBe(303)
+    expect((await api(t, "GET", `/api/connections/${connectionId}`)).body).toMatchObject({
+      holdThresholdPercent: 2.5,
+      maxLookups: 250,
+      deadlineMinutes: 45
+    })
+
+    const wrong = await t.request("POST", `/connections/${connectionId}/settings`, {
+      cookie,
+      form: { ...form, holdThresholdPercent: "150", maxLookups: "-1", deadlineMinutes: "0" }
+    })
+    expect(wrong.status).toBe(400)
+    expect(wrong.text).toContain("Check the fields marked below")
+    expect(errorOf(wrong.text, "f-holdThresholdPercent")).toContain("holdThresholdPercent must be from 0 to 100")
+    expect(errorOf(wrong.text, "f-maxLookups")).toContain("maxLookups must be a whole number from 0 to 100000")
+    expect(errorOf(wrong.text, "f-deadlineMinutes")).toContain(
+      "deadlineMinutes must be a whole number of minutes from 1 to 1440"
+    )
+    // What was typed stays, marked invalid.
+    expect(wrong.text).toMatch(
+      /id="f-holdThresholdPercent" name="holdThresholdPercent"[^>]* value="150"[^>]* aria-invalid="true"/
+    )
+    expect((await api(t, "GET", `/api/connections/${connectionId}`)).body.holdThresholdPercent).toBe(2.5)
+  })
+
+  it("Should ask for the API key again, at its field, when the base URL or organization changes without it", async () => {
+    const token = csrfTokenOf((await t.request("GET", `/connections/${connectionId}/settings`, { cookie })).text)
+    const form = {
+      _csrf: token,
+      intent: "save",
+      name: "Existing",
+      "config.organizationId": "org-1",
+      "config.apiKey": "",
+      "config.adminEmail": "a@b.example",
+      "config.baseUrl": "http://127.0.0.1:9",
+      "config.rateLimit.requests": "",
+      "config.rateLimit.windowSeconds": "",
+      syncIntervalMinutes: "0"
+    }
+    for (const moved of [{ "config.baseUrl": "http://127.0.0.1:10" }, { "config.organizationId": "org-2" }]) {
+      const res = await t.request("POST", `/connections/${connectionId}/settings`, {
+        cookie,
+        form: { ...form, ...moved }
+      })
+      expect(res.status).toBe(400)
+      expect(errorOf(res.text, "f-config-apiKey")).toMatch(/^must be entered again: changing (baseUrl|organizationId)/)
+      expect(res.text).toMatch(/id="f-config-apiKey" name="config.apiKey" value=""[^>]*aria-invalid="true"/)
+    }
+    const stored = (await api(t, "GET", `/api/connections/${connectionId}`)).body
+    expect(stored.config).toMatchObject({ organizationId: "org-1", baseUrl: "http://127.0.0.1:9" })
+    // With the key typed again, the move is saved.
+    const res = await t.request("POST", `/connections/${connectionId}/settings`, {
+      cookie,
+      form: { ...form, "config.baseUrl": "http://127.0.0.1:10", "config.apiKey": "existing-key-0123456789-abcd" }
+    })
+    expect(res.status).toBe(303)
+    expect((await api(t, "GET", `/api/connections/${connectionId}`)).body.config.baseUrl).toBe("http://127.0.0.1:10")
   })
 })

@@ -1,11 +1,12 @@
 /**
- * `/connections/:id/accounts` (filters, cursor paging), one account with its history, and suspend and
- * restore behind a confirmation with a reason and a dry-run option.
+ * `/connections/:id/accounts` (filters, sortable columns, previous and next pages, page size), one account
+ * with its history and where its activity dates come from, and suspend and restore behind a confirmation
+ * with a reason and a dry run that asks the provider's preflight.
  *
  * @since 0.1.0
  */
 import { AccountStatus } from "@seatkeeper/core/Account"
-import type { AppSummary, Page, StatusEvent } from "@seatkeeper/core/LicenseStore"
+import type { Page, ProductSummary, StatusEvent } from "@seatkeeper/core/Inventory"
 import * as Effect from "effect/Effect"
 import type { Context, Hono } from "hono"
 import type { Child, FC } from "hono/jsx"
@@ -13,12 +14,24 @@ import type { ContentfulStatusCode } from "hono/utils/http-status"
 import type { ErrorDescription } from "../../errors.js"
 import { type Host, runOperation } from "../../http/Host.js"
 import { AccountFilters, decodeQuery } from "../../inputs.js"
-import { type ActionResult, use } from "../../Seatkeeper.js"
-import type { AccountDetailView, AccountView, ConnectionView } from "../../views.js"
-import { formatCount } from "../format.js"
-import { Badge, ConnectionTabs, CsrfField, ErrorBox, Layout, Notice, When } from "../layout.js"
-import { paths, withQuery } from "../paths.js"
+import type { ActionResult } from "../../services/Accounts.js"
+import { Accounts } from "../../services/Accounts.js"
+import { Connections } from "../../services/Connections.js"
+import type { AccountDetailView, AccountView, ConnectionView, EntitlementView } from "../../views.js"
+import { Badge, ConnectionTabs, CsrfField, ErrorBox, Layout, Notice, TableBox, When } from "../layout.js"
+import {
+  type ListQuery,
+  Pager,
+  PageSizeField,
+  RangeCaption,
+  sortedQuery,
+  SortFields,
+  SortHeader,
+  startOf
+} from "../lists.js"
+import { paths } from "../paths.js"
 import { errorPage, fieldIssues, readForm, renderPage } from "../render.js"
+import { can, needs } from "../roles.js"
 import type { PagesEnv } from "../security.js"
 import type { Session } from "../Sessions.js"
 
@@ -30,7 +43,8 @@ const actionWords = {
     done: "suspended",
     explain:
       "The provider deactivates the account: the person can no longer log in, and the seat can be reclaimed. Their data stays. You can restore the account later.",
-    reasonHelp: "Kept in the audit log and sent to the provider with the deactivation (Atlassian shows it to the person)."
+    reasonHelp:
+      "Kept in the audit log and sent to the provider with the deactivation (Atlassian shows it to the person)."
   },
   restore: {
     verb: "Restore",
@@ -44,9 +58,11 @@ const actionWords = {
 const actionFor = (status: AccountView["status"]): ActionName | undefined =>
   status === "active" ? "suspend" : status === "suspended" ? "restore" : undefined
 
-const ActionLink: FC<{ connectionId: string; account: AccountView; small?: boolean }> = ({ connectionId, account, small }) => {
+const ActionLink: FC<{ connectionId: string; account: AccountView; small?: boolean; session: Session }> = (
+  { connectionId, account, small, session }
+) => {
   const action = actionFor(account.status)
-  if (action === undefined) return null
+  if (action === undefined || !can(session, "operator")) return null
   const p = paths.connection(connectionId)
   return (
     <a
@@ -70,15 +86,48 @@ const Products: FC<{ account: AccountView }> = ({ account }) => {
   )
 }
 
+const managedText = (managed: boolean | null) => (managed === null ? "not said" : managed ? "managed" : "unmanaged")
+
 const statuses: ReadonlyArray<string> = AccountStatus.literals
+
+const productName = (name: string) => name.replace(/\s*\([^)]*\)\s*$/, "")
+
+/** The entitlements a product filter (an entitlement key, or a product key for every site) names. */
+const matching = (account: AccountView, product: string): ReadonlyArray<EntitlementView> =>
+  account.entitlements.filter((e) => e.status === "active" && (e.key === product || e.product === product))
+
+/** What a product filter names, in words: `Confluence (acme)` or `Confluence (every site)`. */
+const productLabel = (product: string, apps: ReadonlyArray<ProductSummary>): string => {
+  const instance = apps.find((a) => a.key === product)
+  if (instance !== undefined) return instance.name
+  const family = apps.find((a) => a.product === product)
+  return family === undefined ? product : `${productName(family.name)} (every site)`
+}
+
+const Select: FC<{
+  id: string
+  name: string
+  label: string
+  value: string | undefined
+  options: ReadonlyArray<readonly [string, string]>
+}> = ({ id, label, name, options, value }) => (
+  <div class="field">
+    <label for={id}>{label}</label>
+    <select id={id} name={name}>
+      <option value="">Any</option>
+      {options.map(([v, text]) => <option value={v} selected={value === v}>{text}</option>)}
+    </select>
+  </div>
+)
 
 const FilterForm: FC<{
   action: string
-  query: Record<string, string>
-  apps: ReadonlyArray<AppSummary>
+  query: ListQuery
+  apps: ReadonlyArray<ProductSummary>
+  types: ReadonlyArray<string>
   errors: ReadonlyMap<string, string>
-}> = ({ action, query, apps, errors }) => {
-  const products = [...new Map(apps.map((a) => [a.product, a.name.replace(/\s*\([^)]*\)\s*$/, "")])).entries()]
+}> = ({ action, query, apps, types, errors }) => {
+  const products = [...new Map(apps.map((a) => [a.product, productName(a.name)])).entries()]
   const err = (key: string) =>
     errors.has(key) ? <p class="error" id={`filter-${key}-error`}>{errors.get(key)}</p> : null
   const invalid = (key: string) => (errors.has(key) ? "true" : undefined)
@@ -120,113 +169,275 @@ const FilterForm: FC<{
         {err("inactiveDays")}
       </div>
       <div class="field">
+        <label for="filter-type">Account type</label>
+        <input
+          type="text"
+          id="filter-type"
+          name="accountType"
+          list="filter-type-values"
+          placeholder="any"
+          value={query.accountType ?? ""}
+          maxlength={100}
+          aria-invalid={invalid("accountType")}
+        />
+        <datalist id="filter-type-values">
+          {types.map((t) => <option value={t}></option>)}
+        </datalist>
+        {err("accountType")}
+      </div>
+      <Select
+        id="filter-billable"
+        name="billable"
+        label="Billed"
+        value={query.billable}
+        options={[["true", "billable"], ["false", "not billed"]]}
+      />
+      <Select
+        id="filter-managed"
+        name="managed"
+        label="Managed"
+        value={query.managed}
+        options={[["true", "managed"], ["false", "unmanaged"]]}
+      />
+      <div class="field">
         <label for="filter-q">Search</label>
-        <input type="search" id="filter-q" name="q" placeholder="name, email or id" value={query.q ?? ""} maxlength={200} />
+        <input
+          type="search"
+          id="filter-q"
+          name="q"
+          placeholder="name, email or id"
+          value={query.q ?? ""}
+          maxlength={200}
+        />
         {err("q")}
       </div>
-      {query.limit === undefined ? null : <input type="hidden" name="limit" value={query.limit} />}
+      <PageSizeField id="filter-limit" value={query.limit} />
+      <SortFields query={query} />
       <button type="submit" class="primary">Filter</button>
       <a href={action}>Clear</a>
+      {err("billable")}
+      {err("managed")}
       {err("limit")}
       {err("cursor")}
+      {err("sort")}
+      {err("order")}
     </form>
   )
 }
 
-const AccountsTable: FC<{ connectionId: string; page: Page<AccountView>; caption: string }> = ({ connectionId, page, caption }) => (
-  <table>
-    <caption>{caption}</caption>
-    <thead>
-      <tr>
-        <th scope="col">Name</th>
-        <th scope="col">Email</th>
-        <th scope="col">Status</th>
-        <th scope="col">Products</th>
-        <th scope="col">Last active</th>
-        <th scope="col"><span class="muted">Action</span></th>
-      </tr>
-    </thead>
-    <tbody>
-      {page.data.map((a) => (
-        <tr>
-          <th scope="row"><a href={paths.connection(connectionId).account(a.externalId)}>{a.displayName}</a></th>
-          <td>{a.email ?? <span class="muted">no email</span>}</td>
-          <td>
-            <Badge status={a.status} />
-            {a.sourceStatus === a.status ? null : <div class="muted small">{`source: ${a.sourceStatus}`}</div>}
-          </td>
-          <td><Products account={a} /></td>
-          <td><When at={a.lastActiveAt} ageOnly /></td>
-          <td><ActionLink connectionId={connectionId} account={a} small /></td>
-        </tr>
+const ProductActivity: FC<{ account: AccountView; product: string }> = ({ account, product }) => {
+  const found = matching(account, product)
+  if (found.length === 0) return <span class="muted">not held</span>
+  if (found.length === 1) return <When at={found[0]!.lastActiveAt} ageOnly />
+  return (
+    <>
+      {found.map((e) => (
+        <div class="nowrap">
+          <span class="muted small">{`${e.site ?? e.name}: `}</span>
+          <When at={e.lastActiveAt} ageOnly />
+        </div>
       ))}
-    </tbody>
-  </table>
-)
+    </>
+  )
+}
 
-const Header: FC<{ connection: ConnectionView; current: "accounts" }> = ({ connection, current }) => (
-  <>
-    <p class="crumbs"><a href={paths.dashboard}>Dashboard</a> / {connection.name}</p>
-    <h1>{connection.name}</h1>
-    <ConnectionTabs id={connection.id} current={current} />
-  </>
-)
+const AccountsTable: FC<{
+  connectionId: string
+  page: Page<AccountView>
+  query: ListQuery
+  noun: string
+  productColumn: string | undefined
+  session: Session
+}> = ({ connectionId, noun, page, productColumn, query, session }) => {
+  const p = paths.connection(connectionId)
+  const product = query.product
+  return (
+    <TableBox label="Accounts">
+      <table>
+        <RangeCaption start={startOf(query)} shown={page.data.length} total={page.total} noun={noun} />
+        <thead>
+          <tr>
+            <SortHeader label="Name" sort="name" base={p.accounts} query={query} />
+            <SortHeader label="Email" sort="email" base={p.accounts} query={query} />
+            <SortHeader label="Status" sort="status" base={p.accounts} query={query} />
+            <th scope="col">Type</th>
+            <th scope="col">Products</th>
+            {productColumn === undefined ? null : <th scope="col" class="wrap">{`Last active in ${productColumn}`}</th>}
+            <SortHeader label="Last active" sort="lastActive" base={p.accounts} query={query} />
+            <SortHeader label="First seen" sort="firstSeen" base={p.accounts} query={query} />
+            <th scope="col">
+              <span class="muted">Action</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {page.data.map((a) => (
+            <tr>
+              <th scope="row">
+                <a href={p.account(a.externalId)}>{a.displayName}</a>
+              </th>
+              <td class="nowrap">{a.email ?? <span class="muted">no email</span>}</td>
+              <td>
+                <Badge status={a.status} />
+                {a.sourceStatus === a.status ? null : <div class="muted small">{`source: ${a.sourceStatus}`}</div>}
+              </td>
+              <td>
+                {a.accountType}
+                <div class="small nowrap">
+                  {a.billable ? "billable" : <strong>not billed</strong>}
+                  {a.managed === null ? null : <>{" · "}{a.managed ? "managed" : <strong>unmanaged</strong>}</>}
+                </div>
+              </td>
+              <td class="products">
+                <Products account={a} />
+              </td>
+              {product === undefined || product === ""
+                ? null
+                : (
+                  <td>
+                    <ProductActivity account={a} product={product} />
+                  </td>
+                )}
+              <td>
+                <When at={a.lastActiveAt} ageOnly />
+              </td>
+              <td>
+                <When at={a.firstSeenAt} ageOnly />
+              </td>
+              <td>
+                <ActionLink connectionId={connectionId} account={a} small session={session} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableBox>
+  )
+}
 
 const Crumbs: FC<{ connection: ConnectionView; account?: AccountView | undefined }> = ({ connection, account }) => {
   const p = paths.connection(connection.id)
   return (
     <p class="crumbs">
       <a href={paths.dashboard}>Dashboard</a> / <a href={p.accounts}>{connection.name}</a>
-      {account === undefined ? null : <> / <a href={p.account(account.externalId)}>{account.displayName}</a></>}
+      {account === undefined ? null : (
+        <>
+          / <a href={p.account(account.externalId)}>{account.displayName}</a>
+        </>
+      )}
     </p>
   )
 }
 
-const HistoryTable: FC<{ history: ReadonlyArray<StatusEvent>; account: AccountDetailView }> = ({ history, account }) => {
+const HistoryTable: FC<{ history: ReadonlyArray<StatusEvent>; account: AccountDetailView }> = (
+  { history, account }
+) => {
   const names = new Map(account.entitlements.map((e) => [e.key, e.name]))
   return history.length === 0 ? <p class="muted">No status changes recorded.</p> : (
-    <table>
-      <caption>Status changes, newest first</caption>
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">What</th>
-          <th scope="col">From</th>
-          <th scope="col">To</th>
-          <th scope="col">Cause</th>
-        </tr>
-      </thead>
-      <tbody>
-        {[...history].sort((a, b) => b.at.localeCompare(a.at)).map((e) => (
+    <TableBox label="Status changes">
+      <table>
+        <caption>Status changes, newest first</caption>
+        <thead>
           <tr>
-            <td><When at={e.at} /></td>
-            <td>{e.entitlementKey === null ? "Account" : names.get(e.entitlementKey) ?? e.entitlementKey}</td>
-            <td>{e.from === null ? <span class="muted">new</span> : <Badge status={e.from} />}</td>
-            <td><Badge status={e.to} /></td>
-            <td>{e.cause}{e.runId === null ? null : <span class="muted small mono">{` (run ${e.runId})`}</span>}</td>
+            <th scope="col">When</th>
+            <th scope="col">What</th>
+            <th scope="col">From</th>
+            <th scope="col">To</th>
+            <th scope="col">Cause</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {[...history].sort((a, b) => b.at.localeCompare(a.at)).map((e) => (
+            <tr>
+              <td>
+                <When at={e.at} />
+              </td>
+              <td>{e.entitlementKey === null ? "Account" : names.get(e.entitlementKey) ?? e.entitlementKey}</td>
+              <td>{e.from === null ? <span class="muted">new</span> : <Badge status={e.from} />}</td>
+              <td>
+                <Badge status={e.to} />
+              </td>
+              <td>{e.cause}{e.runId === null ? null : <span class="muted small mono">{` (run ${e.runId})`}</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableBox>
   )
 }
 
-const AccountFacts: FC<{ account: AccountView }> = ({ account }) => (
+type Source = AccountDetailView["activitySources"][number]
+
+/** Where a date comes from: `Atlassian account activity · may lag up to 24 h`. */
+const Provenance: FC<{ id: string | null; sources: ReadonlyArray<Source> | undefined }> = ({ id, sources }) => {
+  if (id === null || sources === undefined) return null
+  const source = sources.find((s) => s.id === id)
+  if (source === undefined) return <div class="muted small">{`source: ${id}`}</div>
+  return (
+    <div class="muted small">
+      {source.label}
+      {source.maxLagHours === null ? null : ` · may lag up to ${source.maxLagHours} h`}
+    </div>
+  )
+}
+
+const List: FC<{ items: ReadonlyArray<string>; none: string }> = ({ items, none }) =>
+  items.length === 0 ? <span class="muted">{none}</span> : <>{items.join(", ")}</>
+
+const AccountFacts: FC<{ account: AccountView; sources?: ReadonlyArray<Source> | undefined }> = (
+  { account, sources }
+) => (
   <dl class="facts">
     <dt>Status</dt>
-    <dd><Badge status={account.status} /> <span class="muted small">{`source status: ${account.sourceStatus}`}</span></dd>
+    <dd>
+      <Badge status={account.status} /> <span class="muted small">{`source status: ${account.sourceStatus}`}</span>
+    </dd>
     <dt>Email</dt>
     <dd>{account.email ?? <span class="muted">none given</span>}</dd>
     <dt>Account id</dt>
     <dd class="mono">{account.externalId}</dd>
     <dt>Type</dt>
     <dd>{account.accountType}</dd>
+    <dt>Billed</dt>
+    <dd>{account.billable ? "billable" : "not billed by the provider: holds no seat"}</dd>
+    <dt>Managed</dt>
+    <dd>
+      {managedText(account.managed)}
+      {account.managed === false ? <div class="muted small">outside the organisation's verified domains</div> : null}
+    </dd>
+    <dt>Roles</dt>
+    <dd>
+      <List items={account.roles} none="none given" />
+    </dd>
+    <dt>Groups</dt>
+    <dd>
+      <List items={account.groups} none="none given" />
+    </dd>
     <dt>Last active</dt>
-    <dd><When at={account.lastActiveAt} /></dd>
+    <dd>
+      <When at={account.lastActiveAt} />
+      <Provenance id={account.activitySource} sources={sources} />
+    </dd>
+    <dt>In the organisation since</dt>
+    <dd>
+      <When at={account.addedAt} never="not said" />
+    </dd>
     <dt>First seen</dt>
-    <dd><When at={account.firstSeenAt} /></dd>
+    <dd>
+      <When at={account.firstSeenAt} />
+    </dd>
     <dt>Last seen in a sync</dt>
-    <dd><When at={account.lastSeenAt} /></dd>
+    <dd>
+      <When at={account.lastSeenAt} />
+    </dd>
+    {account.adminActionAt === null ? null : (
+      <>
+        <dt>Last admin action</dt>
+        <dd>
+          <When at={account.adminActionAt} />
+        </dd>
+      </>
+    )}
   </dl>
 )
 
@@ -252,7 +463,11 @@ const ActionForm: FC<{
         </Notice>
       )}
       {error === undefined || reasonError !== undefined ? null : <ErrorBox error={error} title={`Not ${words.done}`} />}
-      <form method="post" action={name === "suspend" ? p.suspend(account.externalId) : p.restore(account.externalId)} class="stack">
+      <form
+        method="post"
+        action={name === "suspend" ? p.suspend(account.externalId) : p.restore(account.externalId)}
+        class="stack"
+      >
         <CsrfField session={session} />
         <div class="field">
           <label for="reason">Reason (optional)</label>
@@ -268,19 +483,39 @@ const ActionForm: FC<{
           <p class="help" id="reason-help">{words.reasonHelp}</p>
           {reasonError === undefined ? null : <p class="error" id="reason-error">{reasonError}</p>}
         </div>
-        <div class="field">
-          <div class="check">
-            <input type="checkbox" id="dryRun" name="dryRun" checked={values.dryRun === "on"} aria-describedby="dryRun-help" />
-            <label for="dryRun">Dry run</label>
-          </div>
-          <p class="help" id="dryRun-help">Checks and records the request in the audit log, but calls nothing and changes nothing.</p>
-        </div>
         <div class="actions">
           <button type="submit" class={name === "suspend" ? "danger" : "primary"}>{`${words.verb} account`}</button>
+          <button type="submit" name="dryRun" value="on" aria-describedby="dryRun-help">Dry run</button>
           <a href={p.account(account.externalId)}>Cancel</a>
         </div>
+        <p class="help muted small" id="dryRun-help">
+          A dry run asks the provider whether it would do this (its read-only check, where it has one) and records the
+          question in the audit log. It changes nothing.
+        </p>
       </form>
     </>
+  )
+}
+
+/** A dry run's answer, above the confirmation form again: the provider's preflight, or what would change. */
+const DryRunAnswer: FC<{ result: ActionResult }> = ({ result }) => {
+  const { action } = result
+  const refused = action.preflight !== null && !action.preflight.allowed
+  return (
+    <Notice tone={refused ? "warn" : "info"}>
+      <strong>{refused ? "Dry run: the provider would refuse this" : "Dry run: nothing was changed"}</strong>
+      <p class="dry-run-summary">{`${action.summary.charAt(0).toUpperCase()}${action.summary.slice(1)}.`}</p>
+      {action.preflight?.hint == null ? null : (
+        <p>
+          <span class="muted">What to do:</span> {action.preflight.hint}
+        </p>
+      )}
+      <p class="small">
+        {action.preflight === null
+          ? "The provider has no read-only check for this; the audit log records the dry run."
+          : "The provider checked the request without carrying it out; the audit log records the dry run."}
+      </p>
+    </Notice>
   )
 }
 
@@ -290,23 +525,16 @@ const ActionOutcome: FC<{ connectionId: string; result: ActionResult }> = ({ con
   const p = paths.connection(connectionId)
   return (
     <>
-      {action.dryRun
-        ? (
-          <Notice>
-            <strong>Dry run: nothing was changed</strong>
-            <p>
-              {`${words.verb} would change the account from ${action.from} to ${action.to}. Nothing was called; the audit log records the dry run.`}
-            </p>
-          </Notice>
-        )
-        : (
-          <Notice tone="ok">
-            <strong>{`Account ${words.done}`}</strong>
-            <p>{`The provider accepted the change: ${action.from} → ${action.to}. The next sync confirms it.`}</p>
-          </Notice>
-        )}
+      <Notice tone="ok">
+        <strong>{`Account ${words.done}`}</strong>
+        <p>{`The provider accepted the change: ${action.from} → ${action.to}. The next sync confirms it.`}</p>
+      </Notice>
       <AccountFacts account={account} />
-      {action.reason === null ? null : <p><span class="muted">Reason:</span> {action.reason}</p>}
+      {action.reason === null ? null : (
+        <p>
+          <span class="muted">Reason:</span> {action.reason}
+        </p>
+      )}
       <div class="actions">
         <a class="button" href={p.account(account.externalId)}>Back to the account</a>
         <a href={p.accounts}>All accounts</a>
@@ -314,6 +542,8 @@ const ActionOutcome: FC<{ connectionId: string; result: ActionResult }> = ({ con
     </>
   )
 }
+
+const filterKeys = ["status", "product", "inactiveDays", "q", "accountType", "billable", "managed"] as const
 
 /**
  * @since 0.1.0
@@ -323,88 +553,129 @@ export const accountRoutes = (pages: Hono<PagesEnv>, host: Host) => {
   pages.get("/connections/:id/accounts", async (c) => {
     const id = c.req.param("id")
     const query = c.req.query()
-    const base = await runOperation(host, use((s) => Effect.all({ connection: s.getConnection(id), apps: s.listApps(id) })))
+    const base = await runOperation(host, Effect.all({ connection: Connections.get(id), apps: Accounts.products(id) }))
     if (base._tag === "Failure") return errorPage(c, base.error, "Connection not found")
     const { apps, connection } = base.value
     const listed = await runOperation(
       host,
-      decodeQuery(AccountFilters, query).pipe(Effect.flatMap((filters) => use((s) => s.listAccounts(id, filters))))
+      decodeQuery(AccountFilters, sortedQuery(query)).pipe(Effect.flatMap((filters) => Accounts.list(id, filters)))
     )
     const p = paths.connection(id)
-    const start = Math.max(0, Number.parseInt(query.n ?? "0", 10) || 0)
     const errors = listed._tag === "Failure" ? fieldIssues(listed.error) : new Map<string, string>()
-    const filtered = ["status", "product", "inactiveDays", "q"].some((k) => (query[k] ?? "") !== "")
+    const filtered = filterKeys.some((k) => (query[k] ?? "") !== "")
+    // Offered in the type filter: the types on this page (the source's words, verbatim) and the one asked for.
+    const types = [
+      ...new Set([
+        ...(listed._tag === "Success" ? listed.value.data.map((a) => a.accountType) : []),
+        ...(query.accountType ? [query.accountType] : [])
+      ])
+    ].sort()
+    const product = query.product === undefined || query.product === "" ? undefined : productLabel(query.product, apps)
+    let body: Child
+    if (listed._tag === "Failure") body = errors.size > 0 ? null : <ErrorBox error={listed.error} />
+    else if (listed.value.total === 0) {
+      body = (
+        <p class="muted">
+          {filtered ? "No account matches these filters" : "No accounts yet. Sync the connection to load them"}
+          {": "}
+          <span class="total">0</span> accounts.
+        </p>
+      )
+    } else {
+      body = (
+        <>
+          <AccountsTable
+            connectionId={id}
+            page={listed.value}
+            query={query}
+            noun={filtered ? "matching accounts" : "accounts"}
+            productColumn={product}
+            session={c.get("session")}
+          />
+          <Pager base={p.accounts} query={query} page={listed.value} limit={Number(query.limit) || 50} />
+        </>
+      )
+    }
     return renderPage(
       c,
       <Layout title={`${connection.name}: accounts`} session={c.get("session")}>
-        <Header connection={connection} current="accounts" />
-        <FilterForm action={p.accounts} query={query} apps={apps} errors={errors} />
-        {listed._tag === "Failure"
-          ? (errors.size > 0 ? null : <ErrorBox error={listed.error} />)
-          : listed.value.total === 0
-          ? <p class="muted">{filtered ? "No account matches these filters." : "No accounts yet. Sync the connection to load them."}</p>
-          : (
-            <>
-              <AccountsTable
-                connectionId={id}
-                page={listed.value}
-                caption={`${formatCount(start + 1)}–${formatCount(start + listed.value.data.length)} of ${formatCount(listed.value.total)} ${filtered ? "matching accounts" : "accounts"}`}
-              />
-              <nav class="pager" aria-label="Pages">
-                {query.cursor === undefined || query.cursor === "" ? null : (
-                  <a href={withQuery(p.accounts, { ...query, cursor: undefined, n: undefined })}>« First page</a>
-                )}
-                {listed.value.nextCursor === null ? null : (
-                  <a href={withQuery(p.accounts, { ...query, cursor: listed.value.nextCursor, n: start + listed.value.data.length })}>
-                    Next page »
-                  </a>
-                )}
-              </nav>
-            </>
-          )}
+        <p class="crumbs">
+          <a href={paths.dashboard}>Dashboard</a> / {connection.name}
+        </p>
+        <h1>{connection.name}</h1>
+        <ConnectionTabs id={id} current="accounts" session={c.get("session")} />
+        <FilterForm action={p.accounts} query={query} apps={apps} types={types} errors={errors} />
+        {body}
       </Layout>,
       listed._tag === "Failure" ? listed.error.status as ContentfulStatusCode : 200
     )
   })
 
   const loadAccount = (id: string, externalId: string) =>
-    use((s) => Effect.all({ connection: s.getConnection(id), account: s.getAccount(id, externalId) }))
+    Effect.all({ connection: Connections.get(id), account: Accounts.get(id, externalId) })
 
   pages.get("/connections/:id/accounts/:externalId", async (c) => {
     const id = c.req.param("id")
     const outcome = await runOperation(host, loadAccount(id, c.req.param("externalId")))
     if (outcome._tag === "Failure") return errorPage(c, outcome.error, "Account not found")
     const { account, connection } = outcome.value
+    const sources = account.activitySources
     return renderPage(
       c,
       <Layout title={`${account.displayName} · ${connection.name}`} session={c.get("session")}>
         <Crumbs connection={connection} />
         <h1>{account.displayName}</h1>
-        <AccountFacts account={account} />
-        <div class="actions"><ActionLink connectionId={id} account={account} /></div>
+        <AccountFacts account={account} sources={sources} />
+        <div class="actions">
+          <ActionLink connectionId={id} account={account} session={c.get("session")} />
+        </div>
         <h2>Products</h2>
         {account.entitlements.length === 0 ? <p class="muted">No products.</p> : (
-          <table>
-            <caption>Products and sites this account can reach</caption>
-            <thead>
-              <tr>
-                <th scope="col">Product (site)</th>
-                <th scope="col">Product key</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last active</th>
-              </tr>
-            </thead>
-            <tbody>
-              {account.entitlements.map((e) => (
+          <TableBox label="Products">
+            <table>
+              <caption>Products and sites this account can reach</caption>
+              <thead>
                 <tr>
-                  <th scope="row">{e.name}</th>
-                  <td class="mono">{e.product}</td>
-                  <td><Badge status={e.status} /></td>
-                  <td><When at={e.lastActiveAt} /></td>
+                  <th scope="col">Product (site)</th>
+                  <th scope="col">Product key</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Billed</th>
+                  <th scope="col">Last active</th>
                 </tr>
+              </thead>
+              <tbody>
+                {account.entitlements.map((e) => (
+                  <tr>
+                    <th scope="row">{e.name}</th>
+                    <td class="mono">{e.product}</td>
+                    <td>
+                      <Badge status={e.status} />
+                    </td>
+                    <td class="small">{e.role ?? <span class="muted">none given</span>}</td>
+                    <td>{e.billable ? "billable" : <span class="muted">not billed</span>}</td>
+                    <td>
+                      <When at={e.lastActiveAt} />
+                      <Provenance id={e.activitySource} sources={sources} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableBox>
+        )}
+        {sources.length === 0 ? null : (
+          <>
+            <h2>Where the activity dates come from</h2>
+            <dl class="facts sources">
+              {sources.map((s) => (
+                <>
+                  <dt>{s.label}</dt>
+                  <dd>{`${s.definition}${s.maxLagHours === null ? "" : `; may lag up to ${s.maxLagHours} h`}.`}</dd>
+                </>
               ))}
-            </tbody>
-          </table>
+            </dl>
+          </>
         )}
         <h2>History</h2>
         <HistoryTable history={account.history} account={account} />
@@ -433,8 +704,16 @@ export const accountRoutes = (pages: Hono<PagesEnv>, host: Host) => {
   for (const name of ["suspend", "restore"] as const) {
     pages.get(`/connections/:id/accounts/:externalId/${name}`, async (c) => {
       const id = c.req.param("id")
-      const outcome = await runOperation(host, loadAccount(id, c.req.param("externalId")))
-      if (outcome._tag === "Failure") return errorPage(c, outcome.error, "Account not found")
+      const outcome = await runOperation(
+        host,
+        Effect.zipRight(
+          needs(c.get("session"), "operator", `${name} accounts`),
+          loadAccount(id, c.req.param("externalId"))
+        )
+      )
+      if (outcome._tag === "Failure") {
+        return errorPage(c, outcome.error, outcome.error.status === 403 ? "Not allowed" : "Account not found")
+      }
       const { account, connection } = outcome.value
       return actionPage(
         c,
@@ -442,7 +721,7 @@ export const accountRoutes = (pages: Hono<PagesEnv>, host: Host) => {
         connection,
         account,
         <>
-          <AccountFacts account={account} />
+          <AccountFacts account={account} sources={account.activitySources} />
           <ActionForm name={name} connectionId={id} account={account} session={c.get("session")} values={{}} />
         </>
       )
@@ -451,19 +730,50 @@ export const accountRoutes = (pages: Hono<PagesEnv>, host: Host) => {
     pages.post(`/connections/:id/accounts/:externalId/${name}`, async (c) => {
       const id = c.req.param("id")
       const externalId = c.req.param("externalId")
+      const session = c.get("session")
       const form = await readForm(c)
       const input = {
         ...(form.reason === undefined || form.reason.trim() === "" ? {} : { reason: form.reason.trim() }),
         dryRun: form.dryRun === "on"
       }
-      const outcome = await runOperation(host, use((s) => s[name](id, externalId, input, "admin")))
+      const outcome = await runOperation(
+        host,
+        Effect.zipRight(
+          needs(session, "operator", `${name} accounts`),
+          Accounts[name](id, externalId, input, session.actor)
+        )
+      )
+      if (outcome._tag === "Failure" && outcome.error.status === 403 && outcome.error.code === "forbidden") {
+        return errorPage(c, outcome.error, "Not allowed")
+      }
       const loaded = await runOperation(host, loadAccount(id, externalId))
-      if (loaded._tag === "Failure") return errorPage(c, outcome._tag === "Failure" ? outcome.error : loaded.error, "Account not found")
+      if (loaded._tag === "Failure") {
+        return errorPage(c, outcome._tag === "Failure" ? outcome.error : loaded.error, "Account not found")
+      }
       const { account, connection } = loaded.value
+      if (outcome._tag === "Success" && outcome.value.action.dryRun) {
+        // The answer sits on the confirmation itself: the admin reads it, then suspends or cancels.
+        return actionPage(
+          c,
+          name,
+          connection,
+          account,
+          <>
+            <DryRunAnswer result={outcome.value} />
+            <ActionForm
+              name={name}
+              connectionId={id}
+              account={account}
+              session={session}
+              values={{ reason: form.reason ?? "" }}
+            />
+          </>
+        )
+      }
       if (outcome._tag === "Success") {
         return renderPage(
           c,
-          <Layout title={`${account.displayName}: ${actionWords[name].done}`} session={c.get("session")}>
+          <Layout title={`${account.displayName}: ${actionWords[name].done}`} session={session}>
             <Crumbs connection={connection} account={account} />
             <h1>{account.displayName}</h1>
             <ActionOutcome connectionId={id} result={outcome.value} />
@@ -475,7 +785,14 @@ export const accountRoutes = (pages: Hono<PagesEnv>, host: Host) => {
         name,
         connection,
         account,
-        <ActionForm name={name} connectionId={id} account={account} session={c.get("session")} values={form} error={outcome.error} />,
+        <ActionForm
+          name={name}
+          connectionId={id}
+          account={account}
+          session={session}
+          values={form}
+          error={outcome.error}
+        />,
         outcome.error.status as ContentfulStatusCode
       )
     })

@@ -5,18 +5,23 @@
  *
  * @since 0.1.0
  */
+import { defaultSyncSettings } from "@seatkeeper/core/Connection"
 import type { ConfigField } from "@seatkeeper/core/ProviderConfig"
 import * as Effect from "effect/Effect"
 import type { Context, Hono } from "hono"
 import type { FC, PropsWithChildren } from "hono/jsx"
+import type { ContentfulStatusCode } from "hono/utils/http-status"
 import type { ErrorDescription } from "../../errors.js"
 import { type Host, runOperation } from "../../http/Host.js"
-import { type ProviderView, use } from "../../Seatkeeper.js"
+import { Connections } from "../../services/Connections.js"
+import type { ProviderView } from "../../services/Connections.js"
 import type { ConnectionView } from "../../views.js"
 import { blankSecrets, configFromForm, describeSecret, fieldName, formFromConfig, sameSettings } from "../configForm.js"
+import { formatCount } from "../format.js"
 import { ConnectionTabs, CsrfField, ErrorBox, Layout, Notice } from "../layout.js"
 import { paths, withQuery } from "../paths.js"
 import { errorPage, fieldIssues, noticeOf, readForm, renderPage } from "../render.js"
+import { can, forbidden } from "../roles.js"
 import type { PagesEnv } from "../security.js"
 import type { Session } from "../Sessions.js"
 
@@ -37,11 +42,15 @@ const emptyState: FormState = { values: {}, errors: new Map() }
 
 /** The `aria-describedby` of an input with optional help and error texts. */
 const describedBy = (id: string, help: string | undefined, error: string | undefined): string | undefined => {
-  const ids = [help === undefined ? undefined : `${id}-help`, error === undefined ? undefined : `${id}-error`].filter((s) => s !== undefined)
+  const ids = [help === undefined ? undefined : `${id}-help`, error === undefined ? undefined : `${id}-error`].filter((
+    s
+  ) => s !== undefined)
   return ids.length === 0 ? undefined : ids.join(" ")
 }
 
-const Field: FC<PropsWithChildren<{ id: string; label: string; help?: string | undefined; error?: string | undefined }>> = (
+const Field: FC<
+  PropsWithChildren<{ id: string; label: string; help?: string | undefined; error?: string | undefined }>
+> = (
   { id, label, help, error, children }
 ) => (
   <div class="field">
@@ -70,7 +79,8 @@ const ConfigInputs: FC<{
       const name = fieldName(at)
       const id = inputId(name)
       const error = state.errors.get(name)
-      const fieldDefault = f.default ?? (typeof defaults === "object" && defaults !== null ? (defaults as Record<string, unknown>)[f.name] : undefined)
+      const fieldDefault = f.default ??
+        (typeof defaults === "object" && defaults !== null ? (defaults as Record<string, unknown>)[f.name] : undefined)
       if (f.type === "object") {
         return (
           <fieldset>
@@ -116,19 +126,19 @@ const ConfigInputs: FC<{
       return (
         <Field id={id} label={f.optional ? `${f.title} (optional)` : f.title} help={help} error={error}>
           <input
-              type={f.secret ? "password" : f.type === "number" ? "number" : "text"}
-              step={f.type === "number" ? "any" : undefined}
-              id={id}
-              name={name}
-              // A secret is never sent to the browser, not even the one just typed.
-              value={f.secret ? "" : state.values[name] ?? ""}
-              placeholder={placeholderOf(fieldDefault)}
-              required={!f.optional && !(f.secret && secretState !== undefined && secretState !== "not set")}
-              autocomplete={f.secret ? "new-password" : "off"}
-              spellcheck={false}
-              aria-describedby={describedBy(id, help, error)}
-              aria-invalid={error === undefined ? undefined : "true"}
-            />
+            type={f.secret ? "password" : f.type === "number" ? "number" : "text"}
+            step={f.type === "number" ? "any" : undefined}
+            id={id}
+            name={name}
+            // A secret is never sent to the browser, not even the one just typed.
+            value={f.secret ? "" : state.values[name] ?? ""}
+            placeholder={placeholderOf(fieldDefault)}
+            required={!f.optional && !(f.secret && secretState !== undefined && secretState !== "not set")}
+            autocomplete={f.secret ? "new-password" : "off"}
+            spellcheck={false}
+            aria-describedby={describedBy(id, help, error)}
+            aria-invalid={error === undefined ? undefined : "true"}
+          />
         </Field>
       )
     })}
@@ -149,7 +159,9 @@ const TestOutcome: FC<{ test: TestResult | undefined }> = ({ test }) => {
       return (
         <Notice tone="warn">
           <strong>Enter the API key to test these settings</strong>
-          <p>The stored key is never sent to the browser. Type it again to test changed settings, or save them first.</p>
+          <p>
+            The stored key is never sent to the browser. Type it again to test changed settings, or save them first.
+          </p>
         </Notice>
       )
     case "Failed":
@@ -158,7 +170,79 @@ const TestOutcome: FC<{ test: TestResult | undefined }> = ({ test }) => {
 }
 
 const nameHelp = "How this connection is listed, e.g. the organisation's name."
-const intervalHelp = "0 syncs only when you press Sync now. 1440 is once a day."
+
+interface SyncField {
+  readonly name: "syncIntervalMinutes" | "holdThresholdPercent" | "maxLookups" | "deadlineMinutes"
+  readonly id: string
+  readonly label: string
+  readonly help: string
+  readonly min: number
+  readonly max: number
+  readonly step: number | "any"
+}
+
+// The sync settings of a connection (invariant 10's threshold among them), each next to what it does.
+const syncFields: ReadonlyArray<SyncField> = [
+  {
+    name: "syncIntervalMinutes",
+    id: "f-interval",
+    label: "Sync every (minutes)",
+    help: "0 syncs only when you press Sync now. 1440 is once a day.",
+    min: 0,
+    max: 43_200,
+    step: 1
+  },
+  {
+    name: "holdThresholdPercent",
+    id: "f-holdThresholdPercent",
+    label: "Hold a sync that would deprovision more than (% of active accounts)",
+    help: `Such a sync waits for an admin to apply or discard it; so does one that finds an empty roster. ` +
+      `Default ${defaultSyncSettings.holdThresholdPercent} %.`,
+    min: 0,
+    max: 100,
+    step: "any"
+  },
+  {
+    name: "maxLookups",
+    id: "f-maxLookups",
+    label: "Lookups per sync",
+    help: `How many accounts missing from the listing a sync confirms one by one before deprovisioning them; ` +
+      `more missing than this holds the sync. Default ${formatCount(defaultSyncSettings.maxLookups)}.`,
+    min: 0,
+    max: 100_000,
+    step: 1
+  },
+  {
+    name: "deadlineMinutes",
+    id: "f-deadlineMinutes",
+    label: "Deadline (minutes)",
+    help: "A sync still running after this long stops and changes nothing. " +
+      `Default ${defaultSyncSettings.deadlineMinutes}.`,
+    min: 1,
+    max: 1_440,
+    step: 1
+  }
+]
+
+const NumberField: FC<{ field: SyncField; state: FormState }> = ({ field, state }) => {
+  const error = state.errors.get(field.name)
+  return (
+    <Field id={field.id} label={field.label} help={field.help} error={error}>
+      <input
+        type="number"
+        id={field.id}
+        name={field.name}
+        min={field.min}
+        max={field.max}
+        step={field.step}
+        value={state.values[field.name] ?? ""}
+        placeholder={String(defaultSyncSettings[field.name])}
+        aria-describedby={describedBy(field.id, field.help, error)}
+        aria-invalid={error === undefined ? undefined : "true"}
+      />
+    </Field>
+  )
+}
 
 const SettingsForm: FC<{
   action: string
@@ -192,20 +276,17 @@ const SettingsForm: FC<{
           aria-invalid={state.errors.has("name") ? "true" : undefined}
         />
       </Field>
-      <ConfigInputs fields={provider.configFields} path={[]} state={state} stored={stored?.config} defaults={undefined} />
-      <Field id="f-interval" label="Sync every (minutes)" help={intervalHelp} error={state.errors.get("syncIntervalMinutes")}>
-          <input
-            type="number"
-            id="f-interval"
-            name="syncIntervalMinutes"
-            min={0}
-            max={43200}
-            step={1}
-            value={state.values.syncIntervalMinutes ?? "0"}
-            aria-describedby={describedBy("f-interval", intervalHelp, state.errors.get("syncIntervalMinutes"))}
-            aria-invalid={state.errors.has("syncIntervalMinutes") ? "true" : undefined}
-          />
-      </Field>
+      <ConfigInputs
+        fields={provider.configFields}
+        path={[]}
+        state={state}
+        stored={stored?.config}
+        defaults={undefined}
+      />
+      <fieldset>
+        <legend>Syncs</legend>
+        {syncFields.map((f) => <NumberField field={f} state={state} />)}
+      </fieldset>
       <div class="actions">
         <button type="submit" name="intent" value="save" class="primary">Save</button>
         <button type="submit" name="intent" value="test">Test connection</button>
@@ -215,11 +296,19 @@ const SettingsForm: FC<{
   )
 }
 
-/** `syncIntervalMinutes` as the service takes it: a number, or the text itself so the error names it. */
-const intervalOf = (raw: string | undefined): { syncIntervalMinutes?: unknown } => {
-  if (raw === undefined || raw.trim() === "") return {}
-  const n = Number(raw.trim())
-  return { syncIntervalMinutes: Number.isFinite(n) ? n : raw }
+/**
+ * The sync settings as the service takes them: numbers, or the text itself so the error names it. A blank
+ * field is left out: a new connection gets the default, an edited one keeps what it had.
+ */
+const settingsOf = (form: Record<string, string>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const { name } of syncFields) {
+    const raw = form[name]
+    if (raw === undefined || raw.trim() === "") continue
+    const n = Number(raw.trim())
+    out[name] = Number.isFinite(n) ? n : raw
+  }
+  return out
 }
 
 const failedState = (values: Record<string, string>, error: ErrorDescription): FormState => {
@@ -227,14 +316,30 @@ const failedState = (values: Record<string, string>, error: ErrorDescription): F
   return errors.size > 0 ? { values, errors } : { values, errors, error }
 }
 
-const providers = use((s) => s.listProviders)
+const providers = Connections.listProviders
 
 /**
  * @since 0.1.0
  * @category routes
  */
 export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
-  const newPage = (c: Context<PagesEnv>, all: ReadonlyArray<ProviderView>, provider: ProviderView, state: FormState, status: 200 | 400 | 502 | 422 | 503 = 200) =>
+  // Adding, changing, testing and deleting connections is the admin's (as in the API): other roles get a
+  // 403 page, and their pages show no link here.
+  for (const path of [paths.newConnection, "/connections/:id/settings", "/connections/:id/delete"]) {
+    pages.use(path, async (c, next) => {
+      const session = c.get("session")
+      if (!can(session, "admin")) return errorPage(c, forbidden(session, "admin", "manage connections"), "Not allowed")
+      await next()
+    })
+  }
+
+  const newPage = (
+    c: Context<PagesEnv>,
+    all: ReadonlyArray<ProviderView>,
+    provider: ProviderView,
+    state: FormState,
+    status: 200 | 400 | 502 | 422 | 503 = 200
+  ) =>
     renderPage(
       c,
       <Layout title="Add a connection" session={c.get("session")} section="new">
@@ -255,7 +360,12 @@ export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
         <p>
           <strong>{provider.displayName}</strong>. <span class="muted">{provider.description}</span>
         </p>
-        <SettingsForm action={withQuery(paths.newConnection, { provider: provider.id })} provider={provider} state={state} session={c.get("session")} />
+        <SettingsForm
+          action={withQuery(paths.newConnection, { provider: provider.id })}
+          provider={provider}
+          state={state}
+          session={c.get("session")}
+        />
       </Layout>,
       status
     )
@@ -291,50 +401,86 @@ export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
     const { all, provider } = chosen
     const config = configFromForm(provider.configFields, form, "create")
     if (form.intent === "test") {
-      const outcome = await runOperation(host, use((s) => s.verifyConfig({ provider: provider.id, config }, "admin")))
-      if (outcome._tag === "Success") return newPage(c, all, provider, { ...emptyState, values: form, test: { _tag: "Passed" } })
+      const outcome = await runOperation(
+        host,
+        Connections.verifyConfig({ provider: provider.id, config }, c.get("session").actor)
+      )
+      if (outcome._tag === "Success") {
+        return newPage(c, all, provider, { ...emptyState, values: form, test: { _tag: "Passed" } })
+      }
       const errors = fieldIssues(outcome.error)
       return newPage(
         c,
         all,
         provider,
-        errors.size > 0 ? { values: form, errors } : { values: form, errors, test: { _tag: "Failed", error: outcome.error } },
+        errors.size > 0
+          ? { values: form, errors }
+          : { values: form, errors, test: { _tag: "Failed", error: outcome.error } },
         outcome.error.status as 400
       )
     }
     const outcome = await runOperation(
       host,
-      use((s) => s.createConnection({ provider: provider.id, name: form.name ?? "", config, ...intervalOf(form.syncIntervalMinutes) }, "admin"))
+      Connections.create(
+        { provider: provider.id, name: form.name ?? "", config, ...settingsOf(form) },
+        c.get("session").actor
+      )
     )
-    if (outcome._tag === "Success") return c.redirect(withQuery(paths.connection(outcome.value.id).syncs, { notice: "created" }), 303)
+    if (outcome._tag === "Success") {
+      return c.redirect(withQuery(paths.connection(outcome.value.id).syncs, { notice: "created" }), 303)
+    }
     return newPage(c, all, provider, failedState(form, outcome.error), outcome.error.status as 400)
   })
 
   const loadConnection = (id: string) =>
-    use((s) =>
-      Effect.all({
-        connection: s.getConnection(id),
-        providers: s.listProviders
-      })
-    )
+    Effect.all({
+      connection: Connections.get(id),
+      providers: Connections.listProviders
+    })
 
-  const settingsPage = (c: Context<PagesEnv>, connection: ConnectionView, provider: ProviderView | undefined, state: FormState, status: 200 | 400 = 200) =>
+  const settingsPage = (
+    c: Context<PagesEnv>,
+    connection: ConnectionView,
+    provider: ProviderView | undefined,
+    state: FormState,
+    status: ContentfulStatusCode = 200
+  ) =>
     renderPage(
       c,
       <Layout title={`${connection.name}: settings`} session={c.get("session")} notice={noticeOf(c)}>
-        <p class="crumbs"><a href={paths.dashboard}>Dashboard</a> / {connection.name}</p>
+        <p class="crumbs">
+          <a href={paths.dashboard}>Dashboard</a> / {connection.name}
+        </p>
         <h1>{connection.name}</h1>
-        <ConnectionTabs id={connection.id} current="settings" />
+        <ConnectionTabs id={connection.id} current="settings" session={c.get("session")} />
         {provider === undefined
           ? (
             <ErrorBox
-              error={{ status: 422, code: "provider_missing", message: `this host has no provider "${connection.provider}"`, hint: "register it in apps/host/src/registry.ts, or delete the connection" }}
+              error={{
+                status: 422,
+                code: "provider_missing",
+                message: `this host has no provider "${connection.provider}"`,
+                hint: "register it in apps/host/src/registry.ts, or delete the connection"
+              }}
             />
           )
-          : <SettingsForm action={paths.connection(connection.id).settings} provider={provider} state={state} session={c.get("session")} stored={connection} />}
+          : (
+            <SettingsForm
+              action={paths.connection(connection.id).settings}
+              provider={provider}
+              state={state}
+              session={c.get("session")}
+              stored={connection}
+            />
+          )}
         <h2>Delete this connection</h2>
-        <p>Removes the connection and everything synced under it from Seatkeeper. Nothing changes in the organisation itself.</p>
-        <p><a class="button danger" href={paths.connection(connection.id).delete}>Delete connection…</a></p>
+        <p>
+          Removes the connection and everything synced under it from Seatkeeper. Nothing changes in the organisation
+          itself.
+        </p>
+        <p>
+          <a class="button danger" href={paths.connection(connection.id).delete}>Delete connection…</a>
+        </p>
       </Layout>,
       status
     )
@@ -342,6 +488,9 @@ export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
   const storedValues = (connection: ConnectionView, provider: ProviderView | undefined) => ({
     name: connection.name,
     syncIntervalMinutes: String(connection.syncIntervalMinutes),
+    holdThresholdPercent: String(connection.holdThresholdPercent),
+    maxLookups: String(connection.maxLookups),
+    deadlineMinutes: String(connection.deadlineMinutes),
     ...(provider === undefined ? {} : formFromConfig(provider.configFields, connection.config))
   })
 
@@ -367,42 +516,59 @@ export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
       let errors: ReadonlyMap<string, string> = new Map()
       if (!blankSecrets(provider.configFields, form)) {
         const config = configFromForm(provider.configFields, form, "create")
-        const outcome = await runOperation(host, use((s) => s.verifyConfig({ provider: provider.id, config }, "admin")))
+        const outcome = await runOperation(
+          host,
+          Connections.verifyConfig({ provider: provider.id, config }, c.get("session").actor)
+        )
         errors = outcome._tag === "Failure" ? fieldIssues(outcome.error) : errors
         test = outcome._tag === "Success" ? { _tag: "Passed" } : { _tag: "Failed", error: outcome.error }
       } else if (sameSettings(provider.configFields, form, connection.config)) {
-        const outcome = await runOperation(host, use((s) => s.verifyConnection(id, "admin")))
+        const outcome = await runOperation(host, Connections.verify(id, c.get("session").actor))
         test = outcome._tag === "Success"
           ? { _tag: "Passed", note: "Seatkeeper reached the organisation with the saved settings." }
           : { _tag: "Failed", error: outcome.error }
       } else {
         test = { _tag: "NeedsSecret" }
       }
-      return settingsPage(c, connection, provider, errors.size > 0 ? { values: form, errors } : { values: form, errors, test })
+      return settingsPage(
+        c,
+        connection,
+        provider,
+        errors.size > 0 ? { values: form, errors } : { values: form, errors, test }
+      )
     }
 
     const outcome = await runOperation(
       host,
-      use((s) =>
-        s.updateConnection(
-          id,
-          { name: form.name ?? "", config: configFromForm(provider.configFields, form, "update"), ...intervalOf(form.syncIntervalMinutes) },
-          "admin"
-        )
+      Connections.update(
+        id,
+        { name: form.name ?? "", config: configFromForm(provider.configFields, form, "update"), ...settingsOf(form) },
+        c.get("session").actor
       )
     )
-    if (outcome._tag === "Success") return c.redirect(withQuery(paths.connection(id).settings, { notice: "saved" }), 303)
-    return settingsPage(c, connection, provider, failedState(form, outcome.error), 400)
+    if (outcome._tag === "Success") {
+      return c.redirect(withQuery(paths.connection(id).settings, { notice: "saved" }), 303)
+    }
+    return settingsPage(
+      c,
+      connection,
+      provider,
+      failedState(form, outcome.error),
+      outcome.error.status as ContentfulStatusCode
+    )
   })
 
   pages.get("/connections/:id/delete", async (c) => {
-    const outcome = await runOperation(host, use((s) => s.getConnection(c.req.param("id"))))
+    const outcome = await runOperation(host, Connections.get(c.req.param("id")))
     if (outcome._tag === "Failure") return errorPage(c, outcome.error, "Connection not found")
     const connection = outcome.value
     return renderPage(
       c,
       <Layout title={`Delete ${connection.name}`} session={c.get("session")}>
-        <p class="crumbs"><a href={paths.dashboard}>Dashboard</a> / <a href={paths.connection(connection.id).accounts}>{connection.name}</a></p>
+        <p class="crumbs">
+          <a href={paths.dashboard}>Dashboard</a> /{" "}
+          <a href={paths.connection(connection.id).accounts}>{connection.name}</a>
+        </p>
         <h1>Delete “{connection.name}”?</h1>
         <p>
           Seatkeeper forgets this connection, its accounts, their history and its sync runs. The audit log keeps what
@@ -418,7 +584,7 @@ export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
   })
 
   pages.post("/connections/:id/delete", async (c) => {
-    const outcome = await runOperation(host, use((s) => s.deleteConnection(c.req.param("id"), "admin")))
+    const outcome = await runOperation(host, Connections.remove(c.req.param("id"), c.get("session").actor))
     if (outcome._tag === "Failure") return errorPage(c, outcome.error, "Not deleted")
     return c.redirect(withQuery(paths.dashboard, { notice: "deleted" }), 303)
   })

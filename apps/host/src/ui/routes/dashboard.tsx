@@ -1,88 +1,70 @@
 /**
- * `/`: every connection with its last sync, its accounts by status, the active accounts nobody has used
- * for 30/60/90 days, and its seats per product.
+ * `/`: every connection with its last sync (a held one with its decision forms), its accounts by status,
+ * its seats and unused seats, and its seats per product. Every number is one of `Accounts.totals` or
+ * `Accounts.products` and opens the list it counts.
  *
  * @since 0.1.0
  */
-import type { AppSummary } from "@seatkeeper/core/LicenseStore"
+import type { InventoryTotals, ProductSummary } from "@seatkeeper/core/Inventory"
 import * as Effect from "effect/Effect"
 import type { Hono } from "hono"
 import type { FC } from "hono/jsx"
 import type { Host } from "../../http/Host.js"
 import { runOperation } from "../../http/Host.js"
-import type { AccountFilters } from "../../inputs.js"
-import { use } from "../../Seatkeeper.js"
+import { Accounts } from "../../services/Accounts.js"
+import { Connections } from "../../services/Connections.js"
+import { Reclaim, type SavingsView } from "../../services/Reclaim.js"
+import { Syncs } from "../../services/Syncs.js"
 import type { ConnectionView, SyncView } from "../../views.js"
 import { formatCount } from "../format.js"
-import { Badge, CsrfField, Layout, When } from "../layout.js"
+import { CountLink, CsrfField, Layout, TableBox } from "../layout.js"
 import { paths, withQuery } from "../paths.js"
-import { errorPage, renderPage } from "../render.js"
+import { SavingsPanel } from "../reclaim.js"
+import { errorPage, noticeOf, renderPage } from "../render.js"
+import { can } from "../roles.js"
+import { HeldRun, SyncOutcome } from "../runs.js"
 import type { PagesEnv } from "../security.js"
 import type { Session } from "../Sessions.js"
 
 interface ConnectionSummary {
   readonly connection: ConnectionView
-  readonly apps: ReadonlyArray<AppSummary>
-  readonly counts: {
-    readonly total: number
-    readonly active: number
-    readonly suspended: number
-    readonly inactive30: number
-    readonly inactive60: number
-    readonly inactive90: number
-  }
+  readonly totals: InventoryTotals
+  readonly products: ReadonlyArray<ProductSummary>
+  readonly held: ReadonlyArray<SyncView>
+  readonly savings: SavingsView
 }
 
-const INACTIVE_DAYS = [30, 60, 90] as const
+/** Days of the unused-seat counts, as `Seats` and the store count them. */
+export const UNUSED_DAYS = [30, 60, 90] as const
 
-const summaries = use((s) =>
-  Effect.flatMap(s.listConnections, (connections) =>
-    Effect.forEach(connections, (connection) => {
-      const count = (filters: Omit<AccountFilters, "limit">) =>
-        Effect.map(s.listAccounts(connection.id, { ...filters, limit: 1 }), (page) => page.total)
-      return Effect.all({
-        apps: s.listApps(connection.id),
-        counts: Effect.all({
-          total: count({}),
-          active: count({ status: "active" }),
-          suspended: count({ status: "suspended" }),
-          inactive30: count({ status: "active", inactiveDays: 30 }),
-          inactive60: count({ status: "active", inactiveDays: 60 }),
-          inactive90: count({ status: "active", inactiveDays: 90 })
-        })
-      }).pipe(Effect.map(({ apps, counts }): ConnectionSummary => ({ connection, apps, counts })))
-    }))
+/** A summary's unused count for `days`. */
+export const unusedOf = (counts: { unused30: number; unused60: number; unused90: number }, days: 30 | 60 | 90) =>
+  days === 30 ? counts.unused30 : days === 60 ? counts.unused60 : counts.unused90
+
+/** What a seat and an unused seat are, in the words the pages use. */
+export const seatDefinition =
+  "A seat is an active product of an active, billable account: suspended accounts, apps and bots, and portal " +
+  "customers hold none. Unused for N days: no activity in that product for N days, or none ever on an account " +
+  "older than N days (a newer one is too new to judge)."
+
+// Held runs are the recent ones: a newer run supersedes a held one.
+const RECENT_RUNS = 10
+
+const summaries = Effect.flatMap(
+  Connections.list,
+  (connections) =>
+    Effect.forEach(connections, (connection) =>
+      Effect.all({
+        totals: Accounts.totals(connection.id),
+        products: Accounts.products(connection.id),
+        held: Effect.map(Syncs.list(connection.id, RECENT_RUNS), (runs) => runs.filter((r) => r.status === "held")),
+        savings: Reclaim.savings(connection.id)
+      }).pipe(Effect.map((parts): ConnectionSummary => ({ connection, ...parts }))))
 )
-
-/**
- * A sync's outcome in one line, with its error and hint when it failed.
- *
- * @since 0.1.0
- * @category components
- */
-export const SyncOutcome: FC<{ sync: SyncView | null }> = ({ sync }) => {
-  if (sync === null) return <p class="muted">Never synced. Sync now to load its accounts.</p>
-  return (
-    <div>
-      <p>
-        Last sync <Badge status={sync.status} />{" "}
-        {sync.status === "running"
-          ? <>started <When at={sync.startedAt} ageOnly /></>
-          : <>finished <When at={sync.finishedAt} ageOnly />, {formatCount(sync.stats.accounts)} accounts read</>}
-      </p>
-      {sync.error === undefined ? null : (
-        <div class="alert" role="status">
-          <p>{sync.error.message}</p>
-          {sync.error.hint === undefined ? null : <p><span class="muted">What to do:</span> {sync.error.hint}</p>}
-        </div>
-      )}
-    </div>
-  )
-}
 
 const Card: FC<{ label: string; value: number; href: string }> = ({ label, value, href }) => (
   <div class="card">
-    <a href={href}>
+    <a class="count" href={href}>
       <div class="label">{label}</div>
       <div class="value">{formatCount(value)}</div>
     </a>
@@ -90,83 +72,101 @@ const Card: FC<{ label: string; value: number; href: string }> = ({ label, value
 )
 
 const ConnectionSection: FC<{ summary: ConnectionSummary; session: Session }> = ({ summary, session }) => {
-  const { connection, apps, counts } = summary
+  const { connection, held, products, savings, totals } = summary
   const p = paths.connection(connection.id)
   const accounts = (params: Record<string, string | number>) => withQuery(p.accounts, params)
+  const seats = (params: Record<string, string | number>) => withQuery(p.seats, params)
+  const withSeats = products.filter((a) => a.assigned > 0 || a.seats > 0)
   return (
     <section class="connection" aria-labelledby={`conn-${connection.id}`}>
       <h2 id={`conn-${connection.id}`}>
         <a href={p.accounts}>{connection.name}</a> <span class="muted small">{connection.provider}</span>
       </h2>
       <div class="actions">
-        <form method="post" action={p.syncs} class="inline">
-          <CsrfField session={session} />
-          <button type="submit" class="small primary">Sync now</button>
-        </form>
+        {can(session, "operator")
+          ? (
+            <form method="post" action={p.syncs} class="inline">
+              <CsrfField session={session} />
+              <button type="submit" class="small primary">Sync now</button>
+            </form>
+          )
+          : null}
         <a href={p.syncs}>Sync history</a>
         <a href={p.apps}>Products</a>
-        <a href={p.settings}>Settings</a>
+        <a href={p.reclaim}>Reclaim</a>
+        {can(session, "admin") ? <a href={p.settings}>Settings</a> : null}
         <span class="muted small">
-          {connection.syncIntervalMinutes === 0 ? "Manual syncs only" : `Syncs every ${connection.syncIntervalMinutes} min`}
+          {connection.syncIntervalMinutes === 0
+            ? "Manual syncs only"
+            : `Syncs every ${connection.syncIntervalMinutes} min`}
         </span>
       </div>
       <SyncOutcome sync={connection.lastSync} />
+      {held.map((run) => <HeldRun run={run} session={session} />)}
+      <h3>Accounts</h3>
       <div class="cards">
-        <Card label="Accounts" value={counts.total} href={p.accounts} />
-        <Card label="Active" value={counts.active} href={accounts({ status: "active" })} />
-        <Card label="Suspended" value={counts.suspended} href={accounts({ status: "suspended" })} />
-        <Card label="Unused 30+ days" value={counts.inactive30} href={accounts({ status: "active", inactiveDays: 30 })} />
-        <Card label="Unused 60+ days" value={counts.inactive60} href={accounts({ status: "active", inactiveDays: 60 })} />
-        <Card label="Unused 90+ days" value={counts.inactive90} href={accounts({ status: "active", inactiveDays: 90 })} />
+        <Card label="Accounts" value={totals.accounts} href={p.accounts} />
+        <Card label="Active" value={totals.byStatus.active} href={accounts({ status: "active" })} />
+        <Card label="Suspended" value={totals.byStatus.suspended} href={accounts({ status: "suspended" })} />
+        <Card
+          label="Deprovisioned"
+          value={totals.byStatus.deprovisioned}
+          href={accounts({ status: "deprovisioned" })}
+        />
+        {totals.byStatus.unknown === 0 ?
+          null :
+          <Card label="Unknown status" value={totals.byStatus.unknown} href={accounts({ status: "unknown" })} />}
+        <Card label="Billable, any status" value={totals.billableAccounts} href={accounts({ billable: "true" })} />
       </div>
-      <p class="muted small">Unused: active accounts with no recorded activity for at least that long (never used counts as unused).</p>
-      {apps.length === 0 ? <p class="muted">No products yet.</p> : <SeatsTable apps={apps} connectionId={connection.id} caption="Seats per product" />}
-    </section>
-  )
-}
-
-/**
- * One row per product and site: seats held, unused ones, removed ones, last use.
- *
- * @since 0.1.0
- * @category components
- */
-export const SeatsTable: FC<{ apps: ReadonlyArray<AppSummary>; connectionId: string; caption: string; showKeys?: boolean }> = (
-  { apps, connectionId, caption, showKeys }
-) => {
-  const p = paths.connection(connectionId)
-  return (
-    <table>
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Product (site)</th>
-          {showKeys === true ? <th scope="col">Key</th> : null}
-          <th scope="col" class="num">Active seats</th>
-          {INACTIVE_DAYS.map((d) => <th scope="col" class="num">{`Unused ${d}+ days`}</th>)}
-          <th scope="col" class="num">Removed</th>
-          <th scope="col">Last used</th>
-        </tr>
-      </thead>
-      <tbody>
-        {apps.map((app) => (
-          <tr>
-            <th scope="row" class="nowrap"><a href={withQuery(p.accounts, { product: app.key })}>{app.name}</a></th>
-            {showKeys === true ? <td class="mono nowrap">{app.key}</td> : null}
-            <td class="num">{formatCount(app.active)}</td>
-            {INACTIVE_DAYS.map((d) => (
-              <td class="num">
-                <a href={withQuery(p.accounts, { product: app.key, inactiveDays: d })}>
-                  {formatCount(d === 30 ? app.inactive30 : d === 60 ? app.inactive60 : app.inactive90)}
-                </a>
-              </td>
-            ))}
-            <td class="num">{formatCount(app.deprovisioned)}</td>
-            <td><When at={app.lastActiveAt} /></td>
-          </tr>
+      <h3>Seats</h3>
+      <div class="cards">
+        <Card label="Seats" value={totals.seats} href={p.seats} />
+        {UNUSED_DAYS.map((d) => (
+          <Card label={`Unused ${d}+ days`} value={unusedOf(totals, d)} href={seats({ unusedDays: d })} />
         ))}
-      </tbody>
-    </table>
+      </div>
+      <p class="muted small">{seatDefinition}</p>
+      {withSeats.length === 0 ?
+        <p class="muted">No products yet.</p> :
+        (
+          <TableBox label={`Seats per product of ${connection.name}`}>
+            <table>
+              <caption>Seats per product</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Product (site)</th>
+                  <th scope="col">Plan</th>
+                  <th scope="col" class="num">Seats</th>
+                  {UNUSED_DAYS.map((d) => <th scope="col" class="num">{`Unused ${d}+ days`}</th>)}
+                </tr>
+              </thead>
+              <tbody>
+                {withSeats.map((a) => (
+                  <tr>
+                    <th scope="row" class="nowrap">
+                      <a href={p.apps}>{a.name}</a>
+                    </th>
+                    <td>{a.plan ?? <span class="muted">not reported</span>}</td>
+                    <td class="num">
+                      <CountLink n={a.seats} href={seats({ license: a.key })} label={`seats of ${a.name}`} />
+                    </td>
+                    {UNUSED_DAYS.map((d) => (
+                      <td class="num">
+                        <CountLink
+                          n={unusedOf(a, d)}
+                          href={seats({ license: a.key, unusedDays: d })}
+                          label={`seats of ${a.name} unused for ${d} days`}
+                        />
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableBox>
+        )}
+      <SavingsPanel connectionId={connection.id} savings={savings} session={session} />
+    </section>
   )
 }
 
@@ -183,14 +183,22 @@ export const dashboardRoutes = (pages: Hono<PagesEnv>, host: Host) => {
     const running = list.some((s) => s.connection.lastSync?.status === "running")
     return renderPage(
       c,
-      <Layout title="Dashboard" session={session} section="dashboard" refreshSeconds={running ? 5 : undefined}>
+      <Layout
+        title="Dashboard"
+        session={session}
+        section="dashboard"
+        refreshSeconds={running ? 5 : undefined}
+        notice={noticeOf(c)}
+      >
         <h1>Dashboard</h1>
         {list.length === 0
           ? (
             <div class="notice">
               <strong>No connections yet</strong>
               <p>
-                Connect an organisation to see who holds which product. <a href={paths.newConnection}>Add a connection</a>
+                Connect an organisation to see who holds which product. {can(session, "admin")
+                  ? <a href={paths.newConnection}>Add a connection</a>
+                  : "An admin adds connections."}
               </p>
             </div>
           )

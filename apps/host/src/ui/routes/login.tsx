@@ -1,10 +1,13 @@
 /**
- * `/login` and `/logout`: the admin token in exchange for a session cookie, slowed down after failures.
+ * `/login` and `/logout`: a user's own token (or the bootstrap admin token) in exchange for a session
+ * cookie that carries who logged in and their role, slowed down after failures.
  *
  * @since 0.1.0
  */
+import * as Option from "effect/Option"
 import type { Hono } from "hono"
-import { type Host, isAdminToken } from "../../http/Host.js"
+import { type Host, runOperation } from "../../http/Host.js"
+import { Users } from "../../services/Users.js"
 import { Layout, Notice } from "../layout.js"
 import type { LoginThrottle } from "../LoginThrottle.js"
 import { paths, safeNext } from "../paths.js"
@@ -17,11 +20,15 @@ const LoginPage = (props: { next: string | undefined; error?: string | undefined
     <div class="login">
       <h1>Log in</h1>
       {props.notice === undefined ? null : <Notice tone="ok">{props.notice}</Notice>}
-      {props.error === undefined ? null : <div class="alert" role="alert"><strong>{props.error}</strong></div>}
+      {props.error === undefined ? null : (
+        <div class="alert" role="alert">
+          <strong>{props.error}</strong>
+        </div>
+      )}
       <form method="post" action={paths.login}>
         {props.next === undefined ? null : <input type="hidden" name="next" value={props.next} />}
         <div class="field">
-          <label for="token">Admin token</label>
+          <label for="token">Your token</label>
           <input
             type="password"
             id="token"
@@ -33,8 +40,9 @@ const LoginPage = (props: { next: string | undefined; error?: string | undefined
             aria-invalid={props.error === undefined ? undefined : "true"}
           />
           <p class="help" id="token-help">
-            The value of SEATKEEPER_ADMIN_TOKEN, or the one the host printed at its first start (kept in the file
-            admin-token in its data directory).
+            The token an admin gave you when they added you as a user. To set the host up, the admin token: the value of
+            SEATKEEPER_ADMIN_TOKEN, or the one the host printed at its first start (kept in the file admin-token in its
+            data directory).
           </p>
         </div>
         <button type="submit" class="primary">Log in</button>
@@ -76,17 +84,31 @@ export const loginRoutes = (
     }
     // Each recent failure from this address makes this answer wait longer, right or wrong.
     if (decision.delayMs > 0) await sleep(decision.delayMs)
-    if (!isAdminToken(deps.host, form.token)) {
+    const token = form.token ?? ""
+    const outcome = token === ""
+      ? undefined
+      : await runOperation(deps.host, Users.authenticate(token, deps.host.adminToken))
+    if (outcome?._tag === "Failure") {
       return renderPage(
         c,
-        <LoginPage next={next} error="That is not the admin token. Check for a missing character and try again." />,
+        <LoginPage next={next} error={`Seatkeeper cannot check tokens right now: ${outcome.error.message}`} />,
+        outcome.error.status as 503
+      )
+    }
+    if (outcome === undefined || Option.isNone(outcome.value)) {
+      return renderPage(
+        c,
+        <LoginPage
+          next={next}
+          error="That token is not valid: not the admin token, nor an enabled user's. Check for a missing character and try again."
+        />,
         401
       )
     }
     decision.attempt.succeeded()
     const old = currentSession(c, deps.sessions)
     if (old !== undefined) deps.sessions.delete(old.id)
-    const session = deps.sessions.create()
+    const session = deps.sessions.create(outcome.value.value, token)
     setSessionCookie(c, session, deps.sessions.ttlMs)
     return c.redirect(safeNext(next), 303)
   })
