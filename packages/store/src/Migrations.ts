@@ -270,8 +270,8 @@ const storagePorts = (d: Dialect): ReadonlyArray<string> => {
     ]),
     // 0001's staging tables required every field of a reading; a run now stages the full reading only of
     // accounts whose digest changed. Staging is scratch space (recovery drops it), so it is replaced: each run
-    // stages into tables of its own (internal/runs.ts), listed in run_staging. run_accounts and run_entitlements
-    // below are no longer written (a connection's removal still clears them).
+    // stages into tables of its own (internal/runs.ts), listed in run_staging; only its licences go in a shared
+    // table (run_licenses).
     "DROP TABLE staged_entitlements",
     "DROP TABLE staged_accounts",
     `CREATE TABLE run_staging (
@@ -284,53 +284,6 @@ const storagePorts = (d: Dialect): ReadonlyArray<string> => {
       -- 1: indexed by account, and every account's last listing the only one left.
       sealed INTEGER NOT NULL DEFAULT 0
     )`,
-    // One row per account a run read (listed, or found by a lookup) or concluded about (a verdict).
-    // kind: new | changed | same | stale (digest equal when staged, changed by an admin action since).
-    // work: 1 when applying it writes something; the rest are `same` readings that cost nothing to apply.
-    `CREATE ${d.unlogged}TABLE run_accounts (
-      run_id ${T} NOT NULL,
-      external_id ${T} NOT NULL,
-      reading INTEGER NOT NULL,
-      listed INTEGER NOT NULL,
-      verdict ${T},
-      kind ${T},
-      work INTEGER NOT NULL,
-      source_hash ${T},
-      status ${T},
-      email ${T},
-      display_name ${T},
-      account_type ${T},
-      source_status ${T},
-      last_active_at ${T},
-      activity_source ${T},
-      billable INTEGER,
-      managed INTEGER,
-      added_at ${T},
-      roles_json ${T},
-      groups_json ${T},
-      attributes_json ${T},
-      has_entitlements INTEGER,
-      sort_key ${T},
-      email_key ${T},
-      search_text ${T},
-      PRIMARY KEY (run_id, external_id)
-    )${d.clustered}`,
-    "CREATE INDEX run_accounts_work ON run_accounts (run_id, external_id) WHERE work = 1",
-    `CREATE ${d.unlogged}TABLE run_entitlements (
-      run_id ${T} NOT NULL,
-      external_id ${T} NOT NULL,
-      key ${T} NOT NULL,
-      name ${T} NOT NULL,
-      product ${T} NOT NULL,
-      site ${T},
-      site_host ${T},
-      status ${T} NOT NULL,
-      last_active_at ${T},
-      activity_source ${T},
-      role ${T},
-      billable INTEGER,
-      PRIMARY KEY (run_id, external_id, key)
-    )${d.clustered}`,
     `CREATE ${d.unlogged}TABLE run_licenses (
       run_id ${T} NOT NULL,
       key ${T} NOT NULL,

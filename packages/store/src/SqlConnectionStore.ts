@@ -214,9 +214,7 @@ export const make = (
             )
           }
           const runs = sql`SELECT r.id FROM sync_runs r WHERE r.connection_id = ${id}`
-          for (const table of ["run_entitlements", "run_accounts", "run_licenses"]) {
-            yield* sql`DELETE FROM ${sql(table)} WHERE run_id IN (${runs})`
-          }
+          yield* sql`DELETE FROM run_licenses WHERE run_id IN (${runs})`
           for (
             const table of ["status_events", "entitlements", "accounts", "licenses", "product_snapshots", "sync_runs"]
           ) {
