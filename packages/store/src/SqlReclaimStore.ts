@@ -47,24 +47,13 @@ import {
   itemColumns,
   planColumns,
   PlanItemRow,
-  PlanRow as PlanRowOf,
+  PlanRow,
   policyColumns,
   PolicyRow,
   PriceRow,
   StateCountRow
 } from "./internal/rows.js"
-import {
-  clampLimit,
-  column,
-  conflict,
-  Count,
-  inIds,
-  insertMany,
-  iso,
-  notFound,
-  orStoreError,
-  text
-} from "./internal/sql.js"
+import { clampLimit, conflict, Count, inIds, insertMany, iso, notFound, orStoreError, text } from "./internal/sql.js"
 import * as Migrations from "./Migrations.js"
 
 /**
@@ -77,14 +66,6 @@ export interface SqlReclaimStoreOptions {
 }
 
 const EXECUTABLE = "('approved', 'stopped', 'running')"
-
-/** A plan's row, with who cancelled it. */
-const PlanRow = Schema.Struct({
-  ...PlanRowOf.fields,
-  cancelledBy: column(Schema.NullOr(Schema.String), "cancelled_by")
-})
-type PlanRow = typeof PlanRow.Type
-const planSelect = `${planColumns}, p.cancelled_by`
 
 const itemSelect = itemColumns.map((c) => `i.${c.name}`).join(", ")
 
@@ -162,12 +143,12 @@ export const make = (
     const findPlanRow = SqlSchema.findOne({
       Request: Schema.String,
       Result: PlanRow,
-      execute: (id) => sql`SELECT ${sql.literal(planSelect)} FROM reclaim_plans p WHERE p.id = ${id}`
+      execute: (id) => sql`SELECT ${sql.literal(planColumns)} FROM reclaim_plans p WHERE p.id = ${id}`
     })
 
     const decodePlanRows = Schema.decodeUnknown(Schema.Array(PlanRow))
     const findPlanRows = (where: Fragment, order: "asc" | "desc", limit: number) =>
-      sql`SELECT ${sql.literal(planSelect)} FROM reclaim_plans p WHERE ${where}
+      sql`SELECT ${sql.literal(planColumns)} FROM reclaim_plans p WHERE ${where}
         ORDER BY p.created_at ${sql.literal(order)}, p.id ${sql.literal(order)} LIMIT ${limit}`.pipe(
         Effect.flatMap(decodePlanRows)
       )

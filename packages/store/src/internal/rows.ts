@@ -395,6 +395,7 @@ export const PlanRow = Schema.Struct({
   status: PlanStatus,
   approvedBy: column(NullableText, "approved_by"),
   approvedAt: column(NullableText, "approved_at"),
+  cancelledBy: column(NullableText, "cancelled_by"),
   startedAt: column(NullableText, "started_at"),
   finishedAt: column(NullableText, "finished_at"),
   stoppedBecause: column(NullableText, "stopped_because"),
@@ -411,8 +412,8 @@ export type PlanRow = typeof PlanRow.Type
 /** @internal */
 export const planColumns = `p.id, p.connection_id, p.policy_id, p.policy_version, p.policy_name, p.policy_json,
   p.created_by, p.created_at, p.based_on_run_id, p.data_at, p.blocked_because, p.four_eyes, p.status, p.approved_by,
-  p.approved_at, p.started_at, p.finished_at, p.stopped_because, p.accounts, p.seats, p.monthly_json, p.unpriced,
-  p.excluded_json`
+  p.approved_at, p.cancelled_by, p.started_at, p.finished_at, p.stopped_because, p.accounts, p.seats, p.monthly_json,
+  p.unpriced, p.excluded_json`
 
 /**
  * How many items of a plan are in a state.
