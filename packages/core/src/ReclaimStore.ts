@@ -246,6 +246,40 @@ export interface NewPlan {
 }
 
 /**
+ * The plan a store's `createPlan` keeps for `plan`, given its id and time: in review, nothing decided or done
+ * yet, its counts taken from its items. Its progress is counted from the items' states by the store.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const newPlan = (plan: NewPlan, id: string, createdAt: string): Omit<Plan, "progress"> => ({
+  id,
+  connectionId: plan.connectionId,
+  policyId: plan.policy.id,
+  policyVersion: plan.policy.version,
+  policyName: plan.policy.policy.name,
+  policy: plan.policy.policy,
+  createdBy: plan.createdBy,
+  createdAt,
+  basedOnRunId: plan.basedOnRunId,
+  dataAt: plan.dataAt,
+  blockedBecause: plan.blockedBecause,
+  fourEyes: plan.fourEyes,
+  status: "review",
+  approvedBy: null,
+  approvedAt: null,
+  cancelledBy: null,
+  startedAt: null,
+  finishedAt: null,
+  stoppedBecause: null,
+  accounts: plan.items.length,
+  seats: plan.items.reduce((n, i) => n + i.seats.length, 0),
+  monthly: plan.monthly,
+  unpriced: plan.unpriced,
+  excluded: plan.excluded
+})
+
+/**
  * How an item's action ended.
  *
  * @since 0.2.0

@@ -25,6 +25,7 @@ import {
   type ItemOutcome,
   Journal,
   type NewPlan,
+  newPlan,
   type Plan,
   type PlanItem,
   type PlanItemState,
@@ -338,32 +339,7 @@ export const make = (
       if (twice !== undefined) return yield* conflict(`account ${twice.externalId} is in the plan twice`)
       return yield* Effect.gen(function*() {
         const row = scrubRow(
-          yield* encodePlanRow({
-            id,
-            connectionId: input.connectionId,
-            policyId: input.policy.id,
-            policyVersion: input.policy.version,
-            policyName: input.policy.policy.name,
-            policy: input.policy.policy,
-            createdBy: input.createdBy,
-            createdAt: at,
-            basedOnRunId: input.basedOnRunId,
-            dataAt: input.dataAt,
-            blockedBecause: input.blockedBecause,
-            fourEyes: input.fourEyes,
-            status: "review",
-            approvedBy: null,
-            approvedAt: null,
-            cancelledBy: null,
-            startedAt: null,
-            finishedAt: null,
-            stoppedBecause: null,
-            accounts: input.items.length,
-            seats: input.items.reduce((n, i) => n + i.seats.length, 0),
-            monthly: input.monthly,
-            unpriced: input.unpriced,
-            excluded: input.excluded
-          })
+          yield* encodePlanRow(newPlan(input, id, at))
         )
         const items = yield* Effect.forEach(input.items, (item, position) =>
           Effect.map(

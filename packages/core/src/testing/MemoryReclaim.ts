@@ -15,6 +15,7 @@ import {
   type ItemOutcome,
   type Journal,
   type NewPlan,
+  newPlan,
   type Plan,
   type PlanItem,
   type PlanProgress,
@@ -137,29 +138,7 @@ export const makeReclaimStore = (options: { readonly leaseMs: number }) => {
         if (twice !== undefined) return Effect.fail(conflict(`account ${twice.externalId} is in the plan twice`))
         const id = Crypto.randomUUID()
         const plan: Mutable<Plan> = {
-          id,
-          connectionId: input.connectionId,
-          policyId: input.policy.id,
-          policyVersion: input.policy.version,
-          policyName: input.policy.policy.name,
-          policy: input.policy.policy,
-          createdBy: input.createdBy,
-          createdAt: iso(ms),
-          basedOnRunId: input.basedOnRunId,
-          dataAt: input.dataAt,
-          blockedBecause: input.blockedBecause,
-          fourEyes: input.fourEyes,
-          status: "review",
-          approvedBy: null,
-          approvedAt: null,
-          cancelledBy: null,
-          startedAt: null,
-          finishedAt: null,
-          stoppedBecause: null,
-          accounts: input.items.length,
-          seats: input.items.reduce((n, i) => n + i.seats.length, 0),
-          monthly: input.monthly,
-          unpriced: input.unpriced,
+          ...newPlan(input, id, iso(ms)),
           excluded: [...input.excluded],
           progress: progressOf(id)
         }
