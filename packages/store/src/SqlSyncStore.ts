@@ -90,6 +90,8 @@ export interface SqlSyncStoreOptions {
 
 /** Accounts applied at once from which the database's statistics are refreshed after the commit. */
 const MAINTENANCE_THRESHOLD = 5_000
+/** New accounts in one apply from which PostgreSQL analyses the tables before the apply goes on. */
+const ANALYZE_AFTER_CREATED = 1_000
 
 /** Chunks of a run written at once in the background. */
 const MAX_IN_FLIGHT = 2
@@ -1358,6 +1360,11 @@ export const make = (
           FROM ${workRows} CROSS JOIN ${ents} se`
         yield* sql`${entitlementInsert}
           WHERE ${work} AND s.kind = 'new' AND se.seq = s.seq ORDER BY s.external_id, se.key`
+        // PostgreSQL plans what follows from statistics that know nothing of the accounts just inserted: after
+        // the first sync of an organisation into a database that holds another's, it would expect one row of
+        // this connection and nest loops over thousands, for hours. Fresh statistics, in this transaction
+        // (its planner sees them; other sessions keep the committed ones until it commits).
+        if (pg && (counts?.created ?? 0) >= ANALYZE_AFTER_CREATED) yield* sql.unsafe("ANALYZE accounts, entitlements")
 
         // 6. Changed readings: the source's fields; what it did not say is kept (an absent field is not an
         // empty value), and an admin's newer action keeps its status (the reading is confirmed next run).

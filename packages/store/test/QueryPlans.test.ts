@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { createRequire } from "node:module"
 import { createStaging, stagingTables } from "../src/internal/runs.js"
-import { account, entitlement, openStore, roster, sqliteTarget } from "./fixtures.js"
+import { account, entitlement, openStore, roster, sqliteTarget, targets } from "./fixtures.js"
 
 interface Database {
   prepare(sql: string): {
@@ -89,108 +89,125 @@ const scannedTable = (detail: string): string | undefined => {
   return large.has(table) || runTable.test(table) ? table : undefined
 }
 
+type OpenedStore = Effect.Effect.Success<ReturnType<typeof openStore>>
+
+/**
+ * A sync's statements and the inventory's, as the store runs them: two organisations synced,
+ * then a resync with every kind of reading and every list, recorded (the last parameters of each text).
+ */
+const recordSync = ({ audit, connections, inventory, syncs }: OpenedStore) =>
+  Effect.gen(function*() {
+    // Two realistic organisations (so that a connection is a small part of each table, as in a host with
+    // several), with statistics: a large apply refreshes them.
+    const other = yield* connections.create({ provider: "atlassian", name: "Other", config: {} })
+    const c = yield* connections.create({ provider: "atlassian", name: "Plans", config: {} })
+    for (const connection of [other, c]) {
+      const first = yield* syncs.start(connection.id, "me")
+      for (let i = 0; i < ACCOUNTS; i += 500) yield* syncs.stage(first.id, roster(500, i))
+      yield* syncs.stageLicenses(first.id, [
+        new License({
+          key: "confluence:acme.atlassian.net",
+          product: "confluence",
+          productName: "Confluence",
+          plan: "Standard"
+        })
+      ])
+      yield* syncs.apply(first.id, noCounters)
+    }
+    yield* inventory.recordAction(c.id, "user-0000002", "suspended", "suspend")
+    yield* connections.update(c.id, { name: "Plans" })
+
+    const recorded = new Map<string, ReadonlyArray<unknown>>()
+    const record: Statement.Statement.Transformer = (self) =>
+      Effect.sync(() => {
+        const [sql, params] = self.compile()
+        recorded.set(sql, params)
+        return self
+      })
+    const t0 = Date.parse("2026-03-01T00:00:00.000Z")
+    const now = new Date(t0).toISOString()
+    yield* Effect.gen(function*() {
+      // A resync with every kind of reading: changed, new, gone, present, pending, an admin's action.
+      const run = yield* syncs.start(c.id, "me")
+      for (let i = 0; i < ACCOUNTS - 100; i += 500) {
+        const chunk = roster(Math.min(500, ACCOUNTS - 100 - i), i, i === 0 ? " (renamed)" : "")
+        yield* syncs.stage(run.id, chunk)
+      }
+      yield* syncs.stage(run.id, [account("new-1", { entitlements: [entitlement("trello")] })])
+      yield* syncs.stage(run.id, roster(1, 1))
+      yield* inventory.recordAction(c.id, "user-0000004", "suspended", "suspend")
+      const absent = yield* syncs.absentees(run.id, 1_000)
+      yield* syncs.confirm(run.id, [
+        { externalId: absent.first[0]!.externalId, verdict: "gone" },
+        { externalId: absent.first[1]!.externalId, verdict: "present", account: account(absent.first[1]!.externalId) }
+      ])
+      yield* syncs.settle(run.id, "streak")
+      yield* syncs.summarize(run.id)
+      yield* syncs.apply(run.id, noCounters)
+      yield* syncs.list(c.id, 10)
+      // The inventory's lists, every sort both ways, with and without filters.
+      for (const sort of AccountSort.literals) {
+        for (const order of ["asc", "desc"] as const) {
+          const page = yield* inventory.listAccounts({ connectionId: c.id, limit: 50, sort, order, now })
+          yield* inventory.listAccounts({ connectionId: c.id, limit: 50, sort, order, now, cursor: page.nextCursor! })
+          const seats = yield* inventory.listSeats({ connectionId: c.id, limit: 50, sort, order, now })
+          yield* inventory.listSeats({ connectionId: c.id, limit: 50, sort, order, now, cursor: seats.nextCursor! })
+        }
+        yield* inventory.listAccounts({ connectionId: c.id, limit: 50, sort, inactiveDays: 30, now })
+        yield* inventory.listAccounts({ connectionId: c.id, limit: 50, sort, status: "suspended", now })
+      }
+      // A kept count: checked by its stamp, moved to a later cutoff by the accounts in between; none at all.
+      const later = new Date(t0 + 3_600_000).toISOString()
+      yield* inventory.listAccounts({ connectionId: c.id, limit: 50, inactiveDays: 30, now })
+      yield* inventory.listAccounts({ connectionId: c.id, limit: 50, inactiveDays: 30, now: later })
+      yield* inventory.listSeats({ connectionId: c.id, limit: 50, now, withTotal: false })
+      yield* inventory.listAccounts({ connectionId: c.id, limit: 50, product: "confluence", now })
+      yield* inventory.listAccounts({ connectionId: c.id, limit: 50, q: "person 12", now })
+      yield* inventory.listAccounts({ connectionId: c.id, limit: 50, billable: false, accountType: "atlassian", now })
+      yield* inventory.listSeats({
+        connectionId: c.id,
+        limit: 50,
+        license: "jira-software:acme.atlassian.net",
+        unusedDays: 30,
+        now
+      })
+      yield* inventory.listSeats({ connectionId: c.id, limit: 50, product: "confluence", usedDays: 30, now })
+      yield* inventory.listSeats({ connectionId: c.id, limit: 50, plan: "Standard", now })
+      yield* inventory.getAccount(c.id, "user-0000010")
+      yield* inventory.listProducts(c.id, now)
+      yield* inventory.productTrend(c.id, 5)
+      yield* inventory.totals(c.id, now)
+      yield* audit.list({ connectionId: c.id, limit: 20 })
+      yield* syncs.recover
+      // Let the background work of the apply (dropping its staging) run under the recorder too.
+      yield* connections.update(c.id, { name: "Plans" })
+    }).pipe(Statement.withTransformer(record))
+    return recorded
+  })
+
+/** The run ids whose staging tables the recorded statements name. */
+const runIdsOf = (recorded: ReadonlyMap<string, unknown>): ReadonlySet<string> => {
+  const runIds = new Set<string>()
+  for (const sql of recorded.keys()) {
+    for (const m of sql.matchAll(/run_([0-9a-f]{32})_/g)) {
+      const tag = m[1]!
+      runIds.add(`${tag.slice(0, 8)}-${tag.slice(8, 12)}-${tag.slice(12, 16)}-${tag.slice(16, 20)}-${tag.slice(20)}`)
+    }
+  }
+  return runIds
+}
+
 describe("query plans on SQLite", () => {
   it.scopedLive("every join is a lookup and every list an index walk", () =>
     Effect.gen(function*() {
       const db = yield* sqliteTarget.database
-      const { audit, connections, inventory, sql, syncs } = yield* openStore(db)
-      // Two realistic organisations (so that a connection is a small part of each table, as in a host with
-      // several), with statistics: a large apply refreshes them.
-      const other = yield* connections.create({ provider: "atlassian", name: "Other", config: {} })
-      const c = yield* connections.create({ provider: "atlassian", name: "Plans", config: {} })
-      for (const connection of [other, c]) {
-        const first = yield* syncs.start(connection.id, "me")
-        for (let i = 0; i < ACCOUNTS; i += 500) yield* syncs.stage(first.id, roster(500, i))
-        yield* syncs.stageLicenses(first.id, [
-          new License({
-            key: "confluence:acme.atlassian.net",
-            product: "confluence",
-            productName: "Confluence",
-            plan: "Standard"
-          })
-        ])
-        yield* syncs.apply(first.id, noCounters)
-      }
-      yield* inventory.recordAction(c.id, "user-0000002", "suspended", "suspend")
-      yield* connections.update(c.id, { name: "Plans" })
-
-      const recorded = new Map<string, ReadonlyArray<unknown>>()
-      const record: Statement.Statement.Transformer = (self) =>
-        Effect.sync(() => {
-          const [sql, params] = self.compile()
-          recorded.set(sql, params)
-          return self
-        })
-      const t0 = Date.parse("2026-03-01T00:00:00.000Z")
-      const now = new Date(t0).toISOString()
-      yield* Effect.gen(function*() {
-        // A resync with every kind of reading: changed, new, gone, present, pending, an admin's action.
-        const run = yield* syncs.start(c.id, "me")
-        for (let i = 0; i < ACCOUNTS - 100; i += 500) {
-          const chunk = roster(Math.min(500, ACCOUNTS - 100 - i), i, i === 0 ? " (renamed)" : "")
-          yield* syncs.stage(run.id, chunk)
-        }
-        yield* syncs.stage(run.id, [account("new-1", { entitlements: [entitlement("trello")] })])
-        yield* syncs.stage(run.id, roster(1, 1))
-        yield* inventory.recordAction(c.id, "user-0000004", "suspended", "suspend")
-        const absent = yield* syncs.absentees(run.id, 1_000)
-        yield* syncs.confirm(run.id, [
-          { externalId: absent.first[0]!.externalId, verdict: "gone" },
-          { externalId: absent.first[1]!.externalId, verdict: "present", account: account(absent.first[1]!.externalId) }
-        ])
-        yield* syncs.settle(run.id, "streak")
-        yield* syncs.summarize(run.id)
-        yield* syncs.apply(run.id, noCounters)
-        yield* syncs.list(c.id, 10)
-        // The inventory's lists, every sort both ways, with and without filters.
-        for (const sort of AccountSort.literals) {
-          for (const order of ["asc", "desc"] as const) {
-            const page = yield* inventory.listAccounts({ connectionId: c.id, limit: 50, sort, order, now })
-            yield* inventory.listAccounts({ connectionId: c.id, limit: 50, sort, order, now, cursor: page.nextCursor! })
-            const seats = yield* inventory.listSeats({ connectionId: c.id, limit: 50, sort, order, now })
-            yield* inventory.listSeats({ connectionId: c.id, limit: 50, sort, order, now, cursor: seats.nextCursor! })
-          }
-          yield* inventory.listAccounts({ connectionId: c.id, limit: 50, sort, inactiveDays: 30, now })
-          yield* inventory.listAccounts({ connectionId: c.id, limit: 50, sort, status: "suspended", now })
-        }
-        // A kept count: checked by its stamp, moved to a later cutoff by the accounts in between; none at all.
-        const later = new Date(t0 + 3_600_000).toISOString()
-        yield* inventory.listAccounts({ connectionId: c.id, limit: 50, inactiveDays: 30, now })
-        yield* inventory.listAccounts({ connectionId: c.id, limit: 50, inactiveDays: 30, now: later })
-        yield* inventory.listSeats({ connectionId: c.id, limit: 50, now, withTotal: false })
-        yield* inventory.listAccounts({ connectionId: c.id, limit: 50, product: "confluence", now })
-        yield* inventory.listAccounts({ connectionId: c.id, limit: 50, q: "person 12", now })
-        yield* inventory.listAccounts({ connectionId: c.id, limit: 50, billable: false, accountType: "atlassian", now })
-        yield* inventory.listSeats({
-          connectionId: c.id,
-          limit: 50,
-          license: "jira-software:acme.atlassian.net",
-          unusedDays: 30,
-          now
-        })
-        yield* inventory.listSeats({ connectionId: c.id, limit: 50, product: "confluence", usedDays: 30, now })
-        yield* inventory.listSeats({ connectionId: c.id, limit: 50, plan: "Standard", now })
-        yield* inventory.getAccount(c.id, "user-0000010")
-        yield* inventory.listProducts(c.id, now)
-        yield* inventory.productTrend(c.id, 5)
-        yield* inventory.totals(c.id, now)
-        yield* audit.list({ connectionId: c.id, limit: 20 })
-        yield* syncs.recover
-        // Let the background work of the apply (dropping its staging) run under the recorder too.
-        yield* connections.update(c.id, { name: "Plans" })
-      }).pipe(Statement.withTransformer(record))
+      const opened = yield* openStore(db)
+      const { sql } = opened
+      const recorded = yield* recordSync(opened)
 
       // The runs' staging tables are dropped when they end: made again (empty, with the index by account their
       // seal built) so that their statements can be explained. SQLite plans them the same without statistics.
-      const runIds = new Set<string>()
-      for (const sql of recorded.keys()) {
-        for (const m of sql.matchAll(/run_([0-9a-f]{32})_/g)) {
-          const tag = m[1]!
-          runIds.add(
-            `${tag.slice(0, 8)}-${tag.slice(8, 12)}-${tag.slice(12, 16)}-${tag.slice(16, 20)}-${tag.slice(20)}`
-          )
-        }
-      }
+      const runIds = runIdsOf(recorded)
       assert.isAbove(runIds.size, 0, "the recorder saw statements of a run's staging")
       for (const runId of runIds) {
         const t = stagingTables(runId)!
@@ -280,6 +297,100 @@ describe("query plans on SQLite", () => {
       assert.deepStrictEqual(problems, [])
     }), 120_000)
 })
+
+/** A node of PostgreSQL's `EXPLAIN (FORMAT JSON)`. */
+interface PgPlanNode {
+  readonly "Node Type": string
+  readonly "Relation Name"?: string
+  readonly "Index Name"?: string
+  readonly "Index Cond"?: string
+  readonly Plans?: ReadonlyArray<PgPlanNode>
+}
+const PgExplained = Schema.Array(Schema.Struct({ "QUERY PLAN": Schema.Unknown }))
+
+/** Every node of a plan, depth first. */
+const pgNodes = (node: PgPlanNode): ReadonlyArray<PgPlanNode> => [node, ...(node.Plans ?? []).flatMap(pgNodes)]
+
+/** The final tables that grow with the organisation. A run's staging is the driving side of its statements. */
+const pgLarge = new Set(["accounts", "entitlements", "status_events", "product_snapshots"])
+
+const pgTargets = targets("query plans").filter((target) => target.name === "PostgreSQL")
+
+for (const target of pgTargets) {
+  describe("query plans on PostgreSQL", () => {
+    // A regression: the apply planned its statements from statistics that did not know of the accounts it had
+    // just inserted, so the first sync of a second organisation nested loops over its thousands of rows and
+    // did not finish (hours at 6,000 accounts). It takes seconds; the timeout is a hang's, not a measure.
+    it.scopedLive("a second organisation's first sync applies", () =>
+      Effect.gen(function*() {
+        const db = yield* target.database
+        const { connections, inventory, sql, syncs } = yield* openStore(db)
+        for (const name of ["First", "Second"]) {
+          const c = yield* connections.create({ provider: "atlassian", name, config: {} })
+          const run = yield* syncs.start(c.id, "me")
+          for (let i = 0; i < 3_000; i += 500) yield* syncs.stage(run.id, roster(500, i))
+          const applied = yield* syncs.apply(run.id, noCounters)
+          assert.strictEqual(applied.status, "succeeded")
+          assert.strictEqual(applied.stats.created, 3_000)
+          const page = yield* inventory.listAccounts({ connectionId: c.id, limit: 1 })
+          assert.strictEqual(page.total, 3_000)
+          // Statistics of the first organisation alone, as autovacuum (or the store after a large apply) leaves.
+          yield* sql.unsafe("ANALYZE accounts, entitlements")
+        }
+      }), 90_000)
+
+    // PostgreSQL chooses by statistics, and a test's tables are small enough that a sequential scan is often
+    // the cheapest plan: with sequential scans priced out, what is left shows whether an index can serve
+    // each read. A large table read with no index condition (a sequential scan, or a whole index walked) is a
+    // statement that would scan the organisation on a large host.
+    it.scopedLive("every read of a large table is bounded by an index", () =>
+      Effect.gen(function*() {
+        const db = yield* target.database
+        const opened = yield* openStore(db)
+        const { sql } = opened
+        const recorded = yield* recordSync(opened)
+        for (const runId of runIdsOf(recorded)) {
+          const t = stagingTables(runId)!
+          yield* sql.withTransaction(Effect.gen(function*() {
+            yield* createStaging(sql, runId)
+            yield* sql.unsafe(`CREATE INDEX ${t.byAccount} ON ${t.accounts} (external_id)`)
+          }))
+        }
+        const problems: Array<string> = []
+        const plans: Array<string> = []
+        let explained = 0
+        for (const [text, params] of recorded) {
+          if (!/^\s*(SELECT|WITH|UPDATE|INSERT|DELETE)/i.test(text.replace(/^\/\*.*?\*\/\s*/, ""))) continue
+          const [row] = yield* sql.withTransaction(
+            sql.unsafe("SET LOCAL enable_seqscan = off").pipe(
+              Effect.zipRight(sql.unsafe(`EXPLAIN (FORMAT JSON) ${text}`, params)),
+              Effect.flatMap(Schema.decodeUnknown(PgExplained))
+            )
+          )
+          const root = (row?.["QUERY PLAN"] as ReadonlyArray<{ readonly Plan: PgPlanNode }> | undefined)?.[0]?.Plan
+          assert.isDefined(root, `a plan for: ${text.slice(0, 120)}`)
+          explained++
+          const nodes = pgNodes(root!)
+          const brief = `${text.replace(/\s+/g, " ").slice(0, 160)}\n    ${
+            nodes.map((n) => `${n["Node Type"]} ${n["Relation Name"] ?? ""} ${n["Index Name"] ?? ""}`.trim())
+              .join("\n    ")
+          }`
+          plans.push(brief)
+          if (expectedScans.some(([pattern]) => pattern.test(text.trim()))) continue
+          for (const node of nodes) {
+            const table = node["Relation Name"]
+            if (table === undefined || !pgLarge.has(table)) continue
+            const unbounded = node["Node Type"] === "Seq Scan" ||
+              (/^Index (Only )?Scan$/.test(node["Node Type"]) && node["Index Cond"] === undefined)
+            if (unbounded) problems.push(`${node["Node Type"]} on ${table} in: ${brief}`)
+          }
+        }
+        if (process.env.SEATKEEPER_PRINT_PLANS === "1") console.log(plans.join("\n"))
+        assert.isAbove(explained, 40, "the recorder saw the store's statements")
+        assert.deepStrictEqual(problems, [])
+      }), 180_000)
+  })
+}
 
 describe("query plans of reclaiming on SQLite", () => {
   it.scopedLive(
