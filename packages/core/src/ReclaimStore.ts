@@ -321,10 +321,14 @@ export class ReclaimStore extends Context.Tag("@seatkeeper/core/ReclaimStore")<R
 
   readonly createPlan: (plan: NewPlan) => Effect.Effect<Plan, StoreError>
   readonly getPlan: (id: string) => Effect.Effect<Option.Option<Plan>, StoreError>
-  /** Newest first. */
+  /**
+   * Newest first (by `createdAt`, then `id`), at most 1,000. `before` lists the plans after that one in this
+   * order, so a caller can walk every plan, or ask for the newest plan made before a given one.
+   */
   readonly listPlans: (query: {
     readonly connectionId?: string | undefined
     readonly policyId?: string | undefined
+    readonly before?: Pick<Plan, "createdAt" | "id"> | undefined
     readonly limit: number
   }) => Effect.Effect<ReadonlyArray<Plan>, StoreError>
   /** A plan's items in execution order, paged. */

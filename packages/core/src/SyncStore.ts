@@ -14,7 +14,7 @@ import type * as Option from "effect/Option"
 import type { AccountStatus, ProviderAccount } from "./Account.js"
 import type { License } from "./License.js"
 import type { StoreError, SyncAlreadyRunning } from "./StoreError.js"
-import type { RunCounters, SyncHold, SyncRun, SyncRunError } from "./SyncRun.js"
+import type { RunCounters, SyncHold, SyncRun, SyncRunError, SyncRunStatus } from "./SyncRun.js"
 
 /**
  * How far a run's staging has got.
@@ -151,6 +151,10 @@ export class SyncStore extends Context.Tag("@seatkeeper/core/SyncStore")<SyncSto
   /** Marks runs whose lease expired `interrupted` and frees their locks; returns them (to be audited). */
   readonly recover: Effect.Effect<ReadonlyArray<SyncRun>, StoreError>
   readonly get: (id: string) => Effect.Effect<Option.Option<SyncRun>, StoreError>
-  /** Newest first. */
-  readonly list: (connectionId: string, limit: number) => Effect.Effect<ReadonlyArray<SyncRun>, StoreError>
+  /** Newest first; with `status`, the runs that ended so only (the last applied one, however many failed since). */
+  readonly list: (
+    connectionId: string,
+    limit: number,
+    options?: { readonly status?: SyncRunStatus | undefined }
+  ) => Effect.Effect<ReadonlyArray<SyncRun>, StoreError>
 }>() {}

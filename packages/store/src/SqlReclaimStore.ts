@@ -371,6 +371,10 @@ export const make = (
       const parts: Array<Fragment> = []
       if (query.connectionId !== undefined) parts.push(sql`p.connection_id = ${query.connectionId}`)
       if (query.policyId !== undefined) parts.push(sql`p.policy_id = ${query.policyId}`)
+      if (query.before !== undefined) {
+        // The plans' indexes end in (created_at, id): a row-value bound starts the walk at the given plan.
+        parts.push(sql`(p.created_at, p.id) < (${query.before.createdAt}, ${query.before.id})`)
+      }
       return findPlanRows(parts.length === 0 ? sql`1 = 1` : sql.and(parts), "desc", clampLimit(query.limit)).pipe(
         Effect.flatMap(withProgress),
         orStoreError("cannot list the plans"),

@@ -1531,8 +1531,9 @@ export const make = (
         Effect.withSpan("SqlSyncStore.get")
       )
 
-    const list: SyncStore["Type"]["list"] = (connectionId, limit) =>
+    const list: SyncStore["Type"]["list"] = (connectionId, limit, options) =>
       sql`SELECT ${sql.literal(runColumns)} FROM sync_runs WHERE connection_id = ${connectionId}
+        ${options?.status === undefined ? sql`` : sql`AND status = ${options.status}`}
         ORDER BY started_at DESC, id DESC LIMIT ${Math.min(1_000, Math.max(1, Math.floor(limit) || 50))}`.pipe(
         Effect.flatMap(Schema.decodeUnknown(Schema.Array(RunFromRow))),
         orStoreError("cannot list sync runs"),

@@ -473,10 +473,11 @@ describe("query plans of reclaiming on SQLite", () => {
           yield* reclaim.getPlan(planId)
           yield* reclaim.listPlans({ limit: 50 })
           yield* reclaim.listPlans({ connectionId: connectionIds[1]!, limit: 50 })
-          yield* reclaim.listPlans({
-            policyId: (yield* reclaim.getPlan(planId)).pipe(Option.getOrThrow).policyId,
-            limit: 50
-          })
+          const shown = (yield* reclaim.getPlan(planId)).pipe(Option.getOrThrow)
+          yield* reclaim.listPlans({ policyId: shown.policyId, limit: 50 })
+          yield* reclaim.listPlans({ policyId: shown.policyId, before: shown, limit: 1 })
+          yield* reclaim.listPlans({ connectionId: connectionIds[1]!, before: shown, limit: 500 })
+          yield* reclaim.listPlans({ before: shown, limit: 500 })
           yield* reclaim.abandonedPlans
           yield* reclaim.finishPlan(planId, "job-1", { status: "done" })
           yield* reclaim.listPolicies(connectionIds[0]!)

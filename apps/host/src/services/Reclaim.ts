@@ -235,8 +235,9 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
         return yield* Effect.fail(new Conflict({ message: `policy ${stored.policy.name} is archived` }))
       }
       const connection = yield* requireConnection(stored.connectionId)
-      const history = yield* runs.list(connection.id, 50)
-      const applied = history.find((r) => r.status === "succeeded")
+      // The last applied run however many failed since, and the latest run whatever its outcome.
+      const [applied] = yield* runs.list(connection.id, 1, { status: "succeeded" })
+      const [newest] = yield* runs.list(connection.id, 1)
       if (applied === undefined || applied.finishedAt === null) {
         return yield* Effect.fail(
           new Conflict({
@@ -246,7 +247,7 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
         )
       }
       const now = Date.now()
-      const latest = history[0]!
+      const latest = newest ?? applied
       const ageHours = (now - Date.parse(applied.finishedAt)) / HOUR_MS
       const blockedBecause = latest.status === "held"
         ? `the latest sync (${latest.id}) is held: its data is not confirmed; apply or discard it, sync again, then make a new plan`
@@ -355,10 +356,7 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
     /** Who is new in this plan and who dropped out, against the previous plan of the same policy. */
     const compare = Effect.fn("Reclaim.compare")(function*(planId: string) {
       const plan = yield* requirePlan(planId)
-      const older = (yield* store.listPlans({ policyId: plan.policyId, limit: 50 })).find((p) =>
-        p.createdAt < plan.createdAt ||
-        (p.createdAt === plan.createdAt && p.id < plan.id)
-      )
+      const [older] = yield* store.listPlans({ policyId: plan.policyId, before: plan, limit: 1 })
       const idsOf = (id: string) =>
         Effect.gen(function*() {
           const ids = new Set<string>()
@@ -701,11 +699,16 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
       const u60 = bucket((p) => p.unused60)
       const u90 = bucket((p) => p.unused90)
       // Realised: a done action whose account a sync that started after it still reads as not active.
-      const latest = (yield* runs.list(connectionId, 50)).find((r) => r.status === "succeeded")
+      const [latest] = yield* runs.list(connectionId, 1, { status: "succeeded" })
       const realised: Record<string, number> = {}
       const awaiting: Record<string, number> = {}
-      // Every plan that acted on someone (plans that never ran free nothing), newest first.
-      const acted = (yield* store.listPlans({ connectionId, limit: 10_000 })).filter((p) => p.progress.done > 0)
+      // Every plan that acted on someone (plans that never ran free nothing), newest first, all of them.
+      const acted: Array<Plan> = []
+      let page: ReadonlyArray<Plan> = []
+      do {
+        page = yield* store.listPlans({ connectionId, before: page[page.length - 1], limit: 500 })
+        acted.push(...page.filter((p) => p.progress.done > 0))
+      } while (page.length === 500)
       for (const plan of acted) {
         let cursor: string | undefined
         do {

@@ -160,6 +160,19 @@ describe("a reclaim policy's plan", () => {
     expect(both.lastActive).toBe(seats.map((s) => `${s.product}: ${s.lastActiveAt}`).join("; "))
   })
 
+  // A regression: the previous plan was looked for among the policy's newest 50 plans, so an older plan was
+  // compared with nothing, as if it were the policy's first.
+  it("Should compare a plan with the one made before it, however many plans the policy has since", async () => {
+    const many = (await createPolicy(t.request, id, { ...policy, name: "Idle Jira seats, made often" })).id
+    const first = await makePlan(t.request, many)
+    const second = await makePlan(t.request, many)
+    for (let i = 0; i < 55; i++) await makePlan(t.request, many)
+    const diff = expectStatus(await t.request("GET", `/api/plans/${second.id}/compare`), 200, "comparing").body
+    expect(diff).toEqual({ previousPlanId: first.id, added: [], dropped: [] })
+    const none = expectStatus(await t.request("GET", `/api/plans/${first.id}/compare`), 200, "comparing").body
+    expect(none.previousPlanId).toBeNull()
+  })
+
   it("Should compare a new plan of the policy with the previous one: who is new, who dropped out", async () => {
     const first = expectStatus(await t.request("GET", `/api/plans/${plan.id}/compare`), 200, "comparing").body
     expect(first).toEqual({

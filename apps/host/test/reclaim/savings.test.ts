@@ -118,6 +118,13 @@ describe("savings", () => {
       expect(confirmed.potential[bucket], bucket).toEqual(listed.usd === 0 ? {} : { USD: listed.usd })
     }
     expect(confirmed.potential.unused90).toEqual({})
+
+    // A regression: the confirming sync was looked for among the newest 50 runs only, so 51 runs that were not
+    // applied (here failed: the key was revoked) turned every realised saving back into "awaiting".
+    sandbox.injectFault({ kind: "status", status: 401, shape: "empty" }, { on: "directoryUsers", times: 51 })
+    for (let i = 0; i < 51; i++) expect((await sync(t.request, id)).body.status).toBe("failed")
+    const later = await savings()
+    expect([later.realised, later.awaitingConfirmation]).toEqual([{ USD: 28.7 }, {}])
     console.log(
       `[savings] potential 30/60/90: 45.9/37.3/28.7 USD; plan frees 28.7 USD/month; after execution realised 0 ` +
         `(28.7 awaiting confirmation); after the next sync realised 28.7`

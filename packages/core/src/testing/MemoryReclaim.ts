@@ -164,7 +164,9 @@ export const makeReclaimStore = (options: { readonly leaseMs: number }) => {
         [...plans.values()]
           .filter((p) =>
             (query.connectionId === undefined || p.connectionId === query.connectionId) &&
-            (query.policyId === undefined || p.policyId === query.policyId)
+            (query.policyId === undefined || p.policyId === query.policyId) &&
+            (query.before === undefined || p.createdAt < query.before.createdAt ||
+              (p.createdAt === query.before.createdAt && p.id < query.before.id))
           )
           .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1))
           .slice(0, Math.max(1, Math.min(1_000, query.limit)))

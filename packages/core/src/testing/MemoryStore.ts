@@ -765,9 +765,12 @@ export const make = (options: MemoryStoreOptions = {}) =>
         }),
       recover: Effect.map(nowMs, (now) => recoverWhere(now, undefined)),
       get: (id) => Effect.sync(() => Option.map(Option.fromNullable(runs.get(id)), (r) => r.run)),
-      list: (connectionId, limit) =>
+      list: (connectionId, limit, options) =>
         Effect.sync(() =>
-          [...runs.values()].map((r) => r.run).filter((run) => run.connectionId === connectionId)
+          [...runs.values()].map((r) => r.run)
+            .filter((run) =>
+              run.connectionId === connectionId && (options?.status === undefined || run.status === options.status)
+            )
             .sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : a.id < b.id ? 1 : -1))
             .slice(0, clampLimit(limit))
         )

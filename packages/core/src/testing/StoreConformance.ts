@@ -1135,6 +1135,10 @@ export const runStoreConformance = <E>(
               "succeeded"
             ])
             assert.deepStrictEqual((yield* syncs.list(c.id, 2)).map((r) => r.id), [interrupted.id, run.id])
+            // The last applied run, however many ended otherwise since.
+            const applied = yield* syncs.list(c.id, 1, { status: "succeeded" })
+            assert.deepStrictEqual(applied.map((r) => r.status), ["succeeded"])
+            assert.deepStrictEqual(yield* syncs.list(c.id, 10, { status: "held" }), [])
           }))
       })
 
@@ -2763,11 +2767,29 @@ export const runStoreConformance = <E>(
               ids(yield* store.listPlans({ connectionId: other.id, policyId: p1.id, limit: 10 })),
               []
             )
+            // After a given plan: the newest of the policy made before it, or the next page of a walk.
+            assert.deepStrictEqual(ids(yield* store.listPlans({ policyId: p1.id, before: made[2]!, limit: 1 })), [
+              made[0]!.id
+            ])
+            assert.deepStrictEqual(ids(yield* store.listPlans({ policyId: p1.id, before: made[0]!, limit: 10 })), [])
+            assert.deepStrictEqual(ids(yield* store.listPlans({ connectionId: c.id, before: made[2]!, limit: 10 })), [
+              made[1]!.id,
+              made[0]!.id
+            ])
             const everything = yield* store.listPlans({ limit: 2 })
             assert.deepStrictEqual(ids(everything), [made[3]!.id, made[2]!.id], "every connection's, newest first")
             const listed = (yield* store.listPlans({ connectionId: c.id, limit: 10 }))[2]!
             assert.deepStrictEqual(listed, Option.getOrThrow(yield* store.getPlan(made[0]!.id)))
             assert.deepStrictEqual([listed.status, listed.progress], ["approved", progress({ pending: 2 })])
+            // Two plans of the same instant are told apart by id, the list's second key.
+            const twins = [yield* newPlan(c.id, p2, 1), yield* newPlan(c.id, p2, 1)].sort((a, b) =>
+              a.id < b.id ? 1 : -1
+            )
+            assert.strictEqual(twins[0]!.createdAt, twins[1]!.createdAt)
+            assert.deepStrictEqual(ids(yield* store.listPlans({ policyId: p2.id, before: twins[0]!, limit: 10 })), [
+              twins[1]!.id,
+              made[1]!.id
+            ])
           }))
 
         it.effect("approve and cancel move a plan only from the statuses they are for", () =>
