@@ -140,6 +140,26 @@ export const PlanItem = Schema.Struct({
 export interface PlanItem extends Schema.Schema.Type<typeof PlanItem> {}
 
 /**
+ * Who is in one plan and not in another, by id and name.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PlanComparison {
+  readonly added: ReadonlyArray<Pick<PlanItem, "externalId" | "displayName">>
+  readonly dropped: ReadonlyArray<Pick<PlanItem, "externalId" | "displayName">>
+}
+
+/**
+ * Sorts by id as `Array#sort` compares strings (UTF-16 code units), whatever the database's collation.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const byExternalId = (a: { readonly externalId: string }, b: { readonly externalId: string }): number =>
+  a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0
+
+/**
  * - `review`: waiting for approval; `approved`: may be executed; `running`: executing (a job holds its
  *   lease); `done`: every account acted on; `stopped`: the job stopped (repeated refusals, credentials
  *   refused, the provider unavailable) and can be resumed; `cancelled`: never executed.
@@ -339,6 +359,11 @@ export class ReclaimStore extends Context.Tag("@seatkeeper/core/ReclaimStore")<R
     readonly cursor?: string | undefined
   }) => Effect.Effect<Page<PlanItem>, StoreError>
   readonly getItem: (planId: string, externalId: string) => Effect.Effect<Option.Option<PlanItem>, StoreError>
+  /**
+   * How plan `planId`'s accounts differ from plan `otherId`'s: the ones only in the first (`added`) and the
+   * ones only in the other (`dropped`), each sorted by id, without reading either plan whole.
+   */
+  readonly compareItems: (planId: string, otherId: string) => Effect.Effect<PlanComparison, StoreError>
 
   /** `review` → `approved`, recording who. Fails `Conflict` in any other status. */
   readonly approve: (planId: string, actor: string) => Effect.Effect<Plan, StoreError>

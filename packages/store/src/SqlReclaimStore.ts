@@ -22,6 +22,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import type { Page } from "@seatkeeper/core/Inventory"
 import { type Price, type ReclaimPolicy, ReclaimPolicy as ReclaimPolicySchema } from "@seatkeeper/core/Reclaim"
 import {
+  byExternalId,
   type ItemOutcome,
   Journal,
   type NewPlan,
@@ -69,6 +70,9 @@ export interface SqlReclaimStoreOptions {
 const EXECUTABLE = "('approved', 'stopped', 'running')"
 
 const itemSelect = itemColumns.map((c) => `i.${c.name}`).join(", ")
+const decodeNamedItems = Schema.decodeUnknown(
+  Schema.Array(Schema.Struct({ external_id: Schema.String, display_name: Schema.String }))
+)
 
 const emptyProgress = (): { -readonly [K in keyof PlanProgress]: number } => ({
   pending: 0,
@@ -367,6 +371,23 @@ export const make = (
     const getPlan = (id: string) =>
       planOf(id).pipe(orStoreError("cannot read the plan"), Effect.withSpan("SqlReclaimStore.getPlan"))
 
+    // Each side walks one plan's index by account and looks each id up in the other's: no plan is read whole.
+    const onlyIn = (planId: string, otherId: string) =>
+      sql`SELECT i.external_id, i.display_name FROM reclaim_plan_items i WHERE i.plan_id = ${planId}
+        AND NOT EXISTS (SELECT 1 FROM reclaim_plan_items o WHERE o.plan_id = ${otherId}
+          AND o.external_id = i.external_id)`.pipe(
+        Effect.flatMap(decodeNamedItems),
+        Effect.map((rows) =>
+          rows.map((r) => ({ externalId: r.external_id, displayName: r.display_name })).sort(byExternalId)
+        )
+      )
+
+    const compareItems: ReclaimStore["Type"]["compareItems"] = (planId, otherId) =>
+      Effect.all({ added: onlyIn(planId, otherId), dropped: onlyIn(otherId, planId) }).pipe(
+        orStoreError("cannot compare the plans"),
+        Effect.withSpan("SqlReclaimStore.compareItems")
+      )
+
     const listPlans: ReclaimStore["Type"]["listPlans"] = (query) => {
       const parts: Array<Fragment> = []
       if (query.connectionId !== undefined) parts.push(sql`p.connection_id = ${query.connectionId}`)
@@ -616,6 +637,7 @@ export const make = (
       createPlan,
       getPlan,
       listPlans,
+      compareItems,
       listItems,
       getItem,
       approve,

@@ -478,6 +478,7 @@ describe("query plans of reclaiming on SQLite", () => {
           yield* reclaim.listPlans({ policyId: shown.policyId, before: shown, limit: 1 })
           yield* reclaim.listPlans({ connectionId: connectionIds[1]!, before: shown, limit: 500 })
           yield* reclaim.listPlans({ before: shown, limit: 500 })
+          yield* reclaim.compareItems(planId, planIds[3]!)
           yield* reclaim.abandonedPlans
           yield* reclaim.finishPlan(planId, "job-1", { status: "done" })
           yield* reclaim.listPolicies(connectionIds[0]!)

@@ -187,7 +187,12 @@ export const reclaimRoutes: ReadonlyArray<ApiRoute> = [
     summary: "Who is new in this plan and who dropped out, against the previous plan of its policy",
     response: { status: 200, schema: Comparison },
     errors: [404, 503],
-    handler: ({ params }) => Reclaim.compare(params.id!)
+    handler: ({ params }) =>
+      Effect.map(Reclaim.compare(params.id!), (c) => ({
+        previousPlanId: c.previousPlanId,
+        added: c.added.map((i) => i.externalId),
+        dropped: c.dropped.map((i) => i.externalId)
+      }))
   }),
   route({
     method: "post",

@@ -13,7 +13,7 @@ import type { ProviderError } from "@seatkeeper/core/ProviderError"
 import * as ProviderHttp from "@seatkeeper/core/ProviderHttp"
 import { costOf, evaluate, Money, monthlyCost, Price, ReclaimPolicy } from "@seatkeeper/core/Reclaim"
 import * as ReclaimEngine from "@seatkeeper/core/ReclaimEngine"
-import { type Plan, type PlanItem, PlanItemState, ReclaimStore } from "@seatkeeper/core/ReclaimStore"
+import { byExternalId, type Plan, type PlanItem, PlanItemState, ReclaimStore } from "@seatkeeper/core/ReclaimStore"
 import type { StoreError } from "@seatkeeper/core/StoreError"
 import { SyncStore } from "@seatkeeper/core/SyncStore"
 import { makeOwner } from "@seatkeeper/store/SyncOwner"
@@ -357,25 +357,17 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
     const compare = Effect.fn("Reclaim.compare")(function*(planId: string) {
       const plan = yield* requirePlan(planId)
       const [older] = yield* store.listPlans({ policyId: plan.policyId, before: plan, limit: 1 })
-      const idsOf = (id: string) =>
-        Effect.gen(function*() {
-          const ids = new Set<string>()
-          let cursor: string | undefined
-          do {
-            const page = yield* store.listItems({ planId: id, limit: 500, cursor })
-            for (const item of page.data) ids.add(item.externalId)
-            cursor = page.nextCursor ?? undefined
-          } while (cursor !== undefined)
-          return ids
-        })
-      const now = yield* idsOf(plan.id)
-      if (older === undefined) return { previousPlanId: null, added: [...now].sort(), dropped: [] as Array<string> }
-      const before = yield* idsOf(older.id)
-      return {
-        previousPlanId: older.id,
-        added: [...now].filter((id) => !before.has(id)).sort(),
-        dropped: [...before].filter((id) => !now.has(id)).sort()
+      if (older === undefined) {
+        const added: Array<Pick<PlanItem, "externalId" | "displayName">> = []
+        let cursor: string | undefined
+        do {
+          const page = yield* store.listItems({ planId: plan.id, limit: 500, cursor })
+          for (const item of page.data) added.push({ externalId: item.externalId, displayName: item.displayName })
+          cursor = page.nextCursor ?? undefined
+        } while (cursor !== undefined)
+        return { previousPlanId: null, added: added.sort(byExternalId), dropped: [] as typeof added }
       }
+      return { previousPlanId: older.id, ...(yield* store.compareItems(plan.id, older.id)) }
     })
 
     const approve = Effect.fn("Reclaim.approve")(function*(planId: string, principal: Principal) {

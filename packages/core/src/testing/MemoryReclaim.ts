@@ -12,6 +12,7 @@ import * as Crypto from "node:crypto"
 import type { Page } from "../Inventory.js"
 import type { Price } from "../Reclaim.js"
 import {
+  byExternalId,
   type ItemOutcome,
   type Journal,
   type NewPlan,
@@ -159,6 +160,19 @@ export const makeReclaimStore = (options: { readonly leaseMs: number }) => {
         return Effect.succeed(view(plan))
       }),
     getPlan: (id) => Effect.sync(() => Option.map(Option.fromNullable(plans.get(id)), view)),
+    compareItems: (planId, otherId) =>
+      Effect.sync(() => {
+        const mine = items.get(planId) ?? []
+        const theirs = items.get(otherId) ?? []
+        const ids = (list: ReadonlyArray<PlanItem>) => new Set(list.map((i) => i.externalId))
+        const only = (list: ReadonlyArray<PlanItem>, other: ReadonlySet<string>) =>
+          list.filter((i) => !other.has(i.externalId)).map(({ displayName, externalId }) => ({
+            externalId,
+            displayName
+          }))
+            .sort(byExternalId)
+        return { added: only(mine, ids(theirs)), dropped: only(theirs, ids(mine)) }
+      }),
     listPlans: (query) =>
       Effect.sync(() =>
         [...plans.values()]

@@ -2792,6 +2792,21 @@ export const runStoreConformance = <E>(
             ])
           }))
 
+        it.effect("compares two plans' accounts: who is only in one, only in the other, sorted by id", () =>
+          Effect.gen(function*() {
+            const c = yield* newConnection()
+            const store = yield* ReclaimStore
+            const policy = yield* newPolicy(c.id, "compared")
+            const before = yield* newPlan(c.id, policy, 0, { items: [itemOf(3), itemOf(1), itemOf(2), itemOf(7)] })
+            const after = yield* newPlan(c.id, policy, 0, { items: [itemOf(2), itemOf(5), itemOf(4), itemOf(1)] })
+            const named = (n: number) => ({ externalId: itemOf(n).externalId, displayName: itemOf(n).displayName })
+            assert.deepStrictEqual(yield* store.compareItems(after.id, before.id), {
+              added: [named(4), named(5)],
+              dropped: [named(3), named(7)]
+            })
+            assert.deepStrictEqual(yield* store.compareItems(before.id, before.id), { added: [], dropped: [] })
+          }))
+
         it.effect("approve and cancel move a plan only from the statuses they are for", () =>
           Effect.gen(function*() {
             const c = yield* newConnection()

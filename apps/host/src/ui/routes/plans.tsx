@@ -44,7 +44,7 @@ const CLAIM_WAITS = 10
 /** The most names the comparison lists of each kind. */
 const COMPARE_SHOWN = 50
 
-/** Every item of a plan, page by page (for the summary and the comparison's names). */
+/** Every item of a plan, page by page (for the summary of what it frees). */
 const allItems = (planId: string) =>
   Effect.gen(function*() {
     const out: Array<PlanItem> = []
@@ -337,18 +337,11 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
           "sources",
           ({ connection }) =>
             Effect.map(Upstream, (u) => providerById(u.registry, connection.provider)?.activitySources ?? [])
-        ),
-        Effect.bind(
-          "previous",
-          ({ comparison }) =>
-            comparison.previousPlanId === null || comparison.dropped.length === 0
-              ? Effect.succeed([] as ReadonlyArray<PlanItem>)
-              : allItems(comparison.previousPlanId)
         )
       )
     )
     if (loaded._tag === "Failure") return errorPage(c, loaded.error, "Plan not found")
-    const { comparison, connection, items, plan, prices, previous, sources } = loaded.value
+    const { comparison, connection, items, plan, prices, sources } = loaded.value
     const listed = await runOperation(
       host,
       decodeQuery(ItemsQuery, { state: query.state, limit: query.limit, cursor: query.cursor }).pipe(
@@ -362,7 +355,6 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
     const p = paths.connection(id)
     const here = p.plan(planId)
     const filterErrors = listed._tag === "Failure" ? fieldIssues(listed.error) : new Map<string, string>()
-    const names = new Map([...previous, ...items].map((i) => [i.externalId, i.displayName]))
     const ageHours = (now - Date.parse(plan.dataAt)) / HOUR_MS
     const tooOld = ageHours > plan.policy.maxDataAgeHours &&
       (plan.status === "review" || plan.status === "approved" || plan.status === "stopped")
@@ -583,26 +575,27 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
                   formatCount(comparison.dropped.length)
                 } dropped out.`}
               </p>
-              {[["added", "New in this plan", comparison.added], [
+              {([["added", "New in this plan", comparison.added], [
                 "dropped",
                 "Dropped out since the previous plan",
                 comparison.dropped
-              ]].map(
-                ([key, label, ids]) =>
-                  (ids as ReadonlyArray<string>).length === 0 ? null : (
+              ]] as const).map(
+                ([key, label, named]) =>
+                  named.length === 0 ? null : (
                     <>
-                      <h3>{label as string}</h3>
-                      <ul class={`plain ${key as string}`}>
-                        {(ids as ReadonlyArray<string>).slice(0, COMPARE_SHOWN).map((x) => (
+                      <h3>{label}</h3>
+                      <ul class={`plain ${key}`}>
+                        {named.slice(0, COMPARE_SHOWN).map((x) => (
                           <li>
-                            <a href={p.account(x)}>{names.get(x) ?? x}</a> <span class="mono muted">{x}</span>
+                            <a href={p.account(x.externalId)}>{x.displayName}</a>{" "}
+                            <span class="mono muted">{x.externalId}</span>
                           </li>
                         ))}
                       </ul>
-                      {(ids as ReadonlyArray<string>).length > COMPARE_SHOWN
+                      {named.length > COMPARE_SHOWN
                         ? (
                           <p class="muted small">
-                            {`and ${formatCount((ids as ReadonlyArray<string>).length - COMPARE_SHOWN)} more`}
+                            {`and ${formatCount(named.length - COMPARE_SHOWN)} more`}
                           </p>
                         )
                         : null}
