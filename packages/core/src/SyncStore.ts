@@ -151,7 +151,7 @@ export class SyncStore extends Context.Tag("@seatkeeper/core/SyncStore")<SyncSto
   /** Marks runs whose lease expired `interrupted` and frees their locks; returns them (to be audited). */
   readonly recover: Effect.Effect<ReadonlyArray<SyncRun>, StoreError>
   readonly get: (id: string) => Effect.Effect<Option.Option<SyncRun>, StoreError>
-  /** Newest first; with `status`, the runs that ended so only (the last applied one, however many failed since). */
+  /** Newest first. With `status`, only runs with that status: the last applied one, however many failed since. */
   readonly list: (
     connectionId: string,
     limit: number,
