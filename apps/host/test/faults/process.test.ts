@@ -72,6 +72,12 @@ const setUp = async () => {
     "the sync to reach the stalled page",
     () => sandbox.requests.filter((r) => r.route === "users").length > PAGES_BEFORE_STALL ? true : undefined
   )
+  // The engine hands a chunk of 500 to the store, which writes it in the background: the process is stopped
+  // once the store has it (on a busy machine the write can land after the stalled page was asked for).
+  await eventually("the first chunk to be staged", async () => {
+    const staged = await first.request("GET", `/api/syncs/${run.body.id}`)
+    return staged.body.stats?.accounts >= 500 ? true : undefined
+  })
   return { sandbox, first, spawn, connectionId, before, historyOf, removed, runId: run.body.id as string }
 }
 
