@@ -151,6 +151,20 @@ export interface PlanComparison {
 }
 
 /**
+ * How many seats of one product and plan a plan frees.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FreedSeatCount {
+  readonly product: string
+  /** The name of one of them (names differ by site: `Jira (acme)`). */
+  readonly name: string
+  readonly plan: string | null
+  readonly seats: number
+}
+
+/**
  * Sorts by id as `Array#sort` compares strings (UTF-16 code units), whatever the database's collation.
  *
  * @since 0.2.0
@@ -364,6 +378,8 @@ export class ReclaimStore extends Context.Tag("@seatkeeper/core/ReclaimStore")<R
    * ones only in the other (`dropped`), each sorted by id, without reading either plan whole.
    */
   readonly compareItems: (planId: string, otherId: string) => Effect.Effect<PlanComparison, StoreError>
+  /** The seats a plan frees, counted per product and plan (with one of the seats' names), without reading it whole. */
+  readonly freedSeats: (planId: string) => Effect.Effect<ReadonlyArray<FreedSeatCount>, StoreError>
 
   /** `review` → `approved`, recording who. Fails `Conflict` in any other status. */
   readonly approve: (planId: string, actor: string) => Effect.Effect<Plan, StoreError>

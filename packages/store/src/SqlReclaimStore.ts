@@ -55,7 +55,19 @@ import {
   PriceRow,
   StateCountRow
 } from "./internal/rows.js"
-import { clampLimit, conflict, Count, inIds, insertMany, iso, notFound, orStoreError, text } from "./internal/sql.js"
+import {
+  clampLimit,
+  conflict,
+  Count,
+  inIds,
+  insertMany,
+  iso,
+  isPg,
+  notFound,
+  orStoreError,
+  text
+} from "./internal/sql.js"
+import { OFFLOAD } from "./internal/sqliteClient.js"
 import * as Migrations from "./Migrations.js"
 
 /**
@@ -70,6 +82,11 @@ export interface SqlReclaimStoreOptions {
 const EXECUTABLE = "('approved', 'stopped', 'running')"
 
 const itemSelect = itemColumns.map((c) => `i.${c.name}`).join(", ")
+const decodeFreedSeatCounts = Schema.decodeUnknown(
+  Schema.Array(
+    Schema.Struct({ product: Schema.String, name: Schema.String, plan: Schema.NullOr(Schema.String), seats: Count })
+  )
+)
 const decodeNamedItems = Schema.decodeUnknown(
   Schema.Array(Schema.Struct({ external_id: Schema.String, display_name: Schema.String }))
 )
@@ -382,6 +399,21 @@ export const make = (
         )
       )
 
+    // Every seat of the plan, grouped in the database (off SQLite's main thread): no item is decoded.
+    const freedSeats: ReclaimStore["Type"]["freedSeats"] = (planId) =>
+      (isPg(sql)
+        ? sql`SELECT s->>'product' AS product, MIN(s->>'name') AS name, s->>'plan' AS plan, COUNT(*) AS seats
+          FROM reclaim_plan_items i, jsonb_array_elements(CAST(i.seats_json AS jsonb)) s
+          WHERE i.plan_id = ${planId} GROUP BY s->>'product', s->>'plan'`
+        : sql`${sql.literal(OFFLOAD)}SELECT json_extract(s.value, '$.product') AS product,
+            MIN(json_extract(s.value, '$.name')) AS name, json_extract(s.value, '$.plan') AS plan, COUNT(*) AS seats
+          FROM reclaim_plan_items i, json_each(i.seats_json) s
+          WHERE i.plan_id = ${planId} GROUP BY 1, 3`).pipe(
+          Effect.flatMap(decodeFreedSeatCounts),
+          orStoreError("cannot count the plan's seats"),
+          Effect.withSpan("SqlReclaimStore.freedSeats")
+        )
+
     const compareItems: ReclaimStore["Type"]["compareItems"] = (planId, otherId) =>
       Effect.all({ added: onlyIn(planId, otherId), dropped: onlyIn(otherId, planId) }).pipe(
         orStoreError("cannot compare the plans"),
@@ -638,6 +670,7 @@ export const make = (
       getPlan,
       listPlans,
       compareItems,
+      freedSeats,
       listItems,
       getItem,
       approve,

@@ -479,6 +479,7 @@ describe("query plans of reclaiming on SQLite", () => {
           yield* reclaim.listPlans({ connectionId: connectionIds[1]!, before: shown, limit: 500 })
           yield* reclaim.listPlans({ before: shown, limit: 500 })
           yield* reclaim.compareItems(planId, planIds[3]!)
+          yield* reclaim.freedSeats(planId)
           yield* reclaim.abandonedPlans
           yield* reclaim.finishPlan(planId, "job-1", { status: "done" })
           yield* reclaim.listPolicies(connectionIds[0]!)
@@ -504,8 +505,8 @@ describe("query plans of reclaiming on SQLite", () => {
               if (table !== undefined && grown.has(table) && !walks.test(line)) problems.push(`${line} in: ${brief}`)
             }
             // A page or a batch of items comes out of an index in order (the job's next items merge two such
-            // reads, of at most a batch each).
-            if (/FROM reclaim_plan_items i/.test(sql) && !/UNION ALL/.test(sql)) {
+            // reads, of at most a batch each). A count grouped by product sorts its few groups.
+            if (/FROM reclaim_plan_items i/.test(sql) && !/UNION ALL|GROUP BY/.test(sql)) {
               if (lines.some((l) => /USE TEMP B-TREE/.test(l))) problems.push(`sorted: ${brief}`)
             }
           }

@@ -749,6 +749,8 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
       listItems: (planId: string, query: typeof ItemsQuery.Type) =>
         Effect.zipRight(requirePlan(planId), store.listItems({ planId, ...query })),
       compare,
+      /** The seats a plan frees, per product and plan. */
+      freedSeats: (planId: string) => Effect.zipRight(requirePlan(planId), store.freedSeats(planId)),
       approve,
       cancel,
       execute,

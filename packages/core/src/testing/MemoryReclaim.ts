@@ -160,6 +160,19 @@ export const makeReclaimStore = (options: { readonly leaseMs: number }) => {
         return Effect.succeed(view(plan))
       }),
     getPlan: (id) => Effect.sync(() => Option.map(Option.fromNullable(plans.get(id)), view)),
+    freedSeats: (planId) =>
+      Effect.sync(() => {
+        const counts = new Map<string, { product: string; name: string; plan: string | null; seats: number }>()
+        for (const item of items.get(planId) ?? []) {
+          for (const seat of item.seats) {
+            const key = `${seat.product}\u0000${seat.plan ?? ""}`
+            const count = counts.get(key) ?? { product: seat.product, name: seat.name, plan: seat.plan, seats: 0 }
+            count.seats++
+            counts.set(key, count)
+          }
+        }
+        return [...counts.values()]
+      }),
     compareItems: (planId, otherId) =>
       Effect.sync(() => {
         const mine = items.get(planId) ?? []

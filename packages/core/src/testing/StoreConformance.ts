@@ -2807,6 +2807,34 @@ export const runStoreConformance = <E>(
             assert.deepStrictEqual(yield* store.compareItems(before.id, before.id), { added: [], dropped: [] })
           }))
 
+        it.effect("counts the seats a plan frees per product and plan", () =>
+          Effect.gen(function*() {
+            const c = yield* newConnection()
+            const store = yield* ReclaimStore
+            const policy = yield* newPolicy(c.id, "counted")
+            const plan = yield* newPlan(c.id, policy, 5)
+            const expected = new Map<string, { product: string; plan: string | null; seats: number }>()
+            for (const item of (yield* store.listItems({ planId: plan.id, limit: 100 })).data) {
+              for (const seat of item.seats) {
+                const key = `${seat.product}/${seat.plan}`
+                const row = expected.get(key) ?? { product: seat.product, plan: seat.plan, seats: 0 }
+                row.seats++
+                expected.set(key, row)
+              }
+            }
+            assert.isAbove(expected.size, 1, "the items free seats of more than one product or plan")
+            const counted = yield* store.freedSeats(plan.id)
+            const byKey = (r: { readonly product: string; readonly plan: string | null }) => `${r.product}/${r.plan}`
+            assert.deepStrictEqual(
+              counted.map((r) => ({ product: r.product, plan: r.plan, seats: r.seats })).sort((a, b) =>
+                byKey(a) < byKey(b) ? -1 : 1
+              ),
+              [...expected.values()].sort((a, b) => byKey(a) < byKey(b) ? -1 : 1)
+            )
+            for (const r of counted) assert.isTrue(r.name.length > 0)
+            assert.deepStrictEqual(yield* store.freedSeats("no-such-plan"), [])
+          }))
+
         it.effect("approve and cancel move a plan only from the statuses they are for", () =>
           Effect.gen(function*() {
             const c = yield* newConnection()

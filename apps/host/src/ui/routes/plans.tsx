@@ -11,7 +11,7 @@
  */
 import type { ActivitySource } from "@seatkeeper/core/Provider"
 import { monthlyCost, type Price } from "@seatkeeper/core/Reclaim"
-import type { Plan, PlanItem } from "@seatkeeper/core/ReclaimStore"
+import type { FreedSeatCount, Plan, PlanItem } from "@seatkeeper/core/ReclaimStore"
 import { PlanItemState } from "@seatkeeper/core/ReclaimStore"
 import * as Effect from "effect/Effect"
 import type { Context, Hono } from "hono"
@@ -44,19 +44,6 @@ const CLAIM_WAITS = 10
 /** The most names the comparison lists of each kind. */
 const COMPARE_SHOWN = 50
 
-/** Every item of a plan, page by page (for the summary of what it frees). */
-const allItems = (planId: string) =>
-  Effect.gen(function*() {
-    const out: Array<PlanItem> = []
-    let cursor: string | undefined
-    do {
-      const page = yield* Reclaim.listItems(planId, { limit: 500, cursor })
-      out.push(...page.data)
-      cursor = page.nextCursor ?? undefined
-    } while (cursor !== undefined)
-    return out
-  })
-
 const productName = (name: string) => name.replace(/\s*\([^)]*\)\s*$/, "")
 
 interface FreedRow {
@@ -68,17 +55,12 @@ interface FreedRow {
 }
 
 /** The seats a plan frees per product and plan, with what they cost a month at the prices set now. */
-const freedRows = (items: ReadonlyArray<PlanItem>, prices: ReadonlyArray<Price>): ReadonlyArray<FreedRow> => {
-  const rows = new Map<string, { product: string; name: string; plan: string | null; seats: number }>()
-  for (const item of items) {
-    for (const seat of item.seats) {
-      const key = `${seat.product}\u0000${seat.plan ?? ""}`
-      const row = rows.get(key) ?? { product: seat.product, name: productName(seat.name), plan: seat.plan, seats: 0 }
-      row.seats++
-      rows.set(key, row)
-    }
-  }
-  return [...rows.values()]
+const freedRows = (
+  counts: ReadonlyArray<FreedSeatCount>,
+  prices: ReadonlyArray<Price>
+): ReadonlyArray<FreedRow> =>
+  counts
+    .map((c) => ({ ...c, name: productName(c.name) }))
     .map((r) => {
       const unit = monthlyCost(prices, r.product, r.plan)
       return {
@@ -89,7 +71,6 @@ const freedRows = (items: ReadonlyArray<PlanItem>, prices: ReadonlyArray<Price>)
       }
     })
     .sort((a, b) => a.name.localeCompare(b.name) || (a.plan ?? "").localeCompare(b.plan ?? ""))
-}
 
 /** Until when the plan's done actions can be undone (from when it finished, or started). */
 const undoDeadline = (plan: Plan): number | undefined => {
@@ -330,7 +311,7 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
         connection: Connections.get(id),
         plan: ownPlan(id, planId),
         prices: Reclaim.listPrices(id),
-        items: allItems(planId),
+        freed: Reclaim.freedSeats(planId),
         comparison: Reclaim.compare(planId)
       }).pipe(
         Effect.bind(
@@ -341,7 +322,7 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
       )
     )
     if (loaded._tag === "Failure") return errorPage(c, loaded.error, "Plan not found")
-    const { comparison, connection, items, plan, prices, sources } = loaded.value
+    const { comparison, connection, freed, plan, prices, sources } = loaded.value
     const listed = await runOperation(
       host,
       decodeQuery(ItemsQuery, { state: query.state, limit: query.limit, cursor: query.cursor }).pipe(
@@ -364,7 +345,7 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
     const claiming = notice === "execute-started" && plan.status === "approved" && wait < CLAIM_WAITS
     const running = plan.status === "running"
     const undone = notice === "undone" ? Number.parseInt(c.req.query("count") ?? "", 10) : Number.NaN
-    const rows = freedRows(items, prices)
+    const rows = freedRows(freed, prices)
     const stateError = filterErrors.get("state") ?? filterErrors.get("limit") ?? filterErrors.get("cursor")
     return renderPage(
       c,
