@@ -375,9 +375,10 @@ export class ReclaimStore extends Context.Tag("@seatkeeper/core/ReclaimStore")<R
   readonly getItem: (planId: string, externalId: string) => Effect.Effect<Option.Option<PlanItem>, StoreError>
   /**
    * How plan `planId`'s accounts differ from plan `otherId`'s: the ones only in the first (`added`) and the
-   * ones only in the other (`dropped`), each sorted by id, without reading either plan whole.
+   * ones only in the other (`dropped`), each sorted by id, without reading either plan whole. With no other
+   * plan (`null`: the policy's first), every account of the plan is added.
    */
-  readonly compareItems: (planId: string, otherId: string) => Effect.Effect<PlanComparison, StoreError>
+  readonly compareItems: (planId: string, otherId: string | null) => Effect.Effect<PlanComparison, StoreError>
   /** The seats a plan frees, counted per product and plan (with one of the seats' names), without reading it whole. */
   readonly freedSeats: (planId: string) => Effect.Effect<ReadonlyArray<FreedSeatCount>, StoreError>
 

@@ -389,10 +389,12 @@ export const make = (
       planOf(id).pipe(orStoreError("cannot read the plan"), Effect.withSpan("SqlReclaimStore.getPlan"))
 
     // Each side walks one plan's index by account and looks each id up in the other's: no plan is read whole.
-    const onlyIn = (planId: string, otherId: string) =>
+    const onlyIn = (planId: string, otherId: string | null) =>
       sql`SELECT i.external_id, i.display_name FROM reclaim_plan_items i WHERE i.plan_id = ${planId}
-        AND NOT EXISTS (SELECT 1 FROM reclaim_plan_items o WHERE o.plan_id = ${otherId}
-          AND o.external_id = i.external_id)`.pipe(
+        ${
+        otherId === null ? sql`` : sql`AND NOT EXISTS (SELECT 1 FROM reclaim_plan_items o WHERE o.plan_id = ${otherId}
+          AND o.external_id = i.external_id)`
+      }`.pipe(
         Effect.flatMap(decodeNamedItems),
         Effect.map((rows) =>
           rows.map((r) => ({ externalId: r.external_id, displayName: r.display_name })).sort(byExternalId)
@@ -415,7 +417,10 @@ export const make = (
         )
 
     const compareItems: ReclaimStore["Type"]["compareItems"] = (planId, otherId) =>
-      Effect.all({ added: onlyIn(planId, otherId), dropped: onlyIn(otherId, planId) }).pipe(
+      Effect.all({
+        added: onlyIn(planId, otherId),
+        dropped: otherId === null ? Effect.succeed([]) : onlyIn(otherId, planId)
+      }).pipe(
         orStoreError("cannot compare the plans"),
         Effect.withSpan("SqlReclaimStore.compareItems")
       )

@@ -13,7 +13,7 @@ import type { ProviderError } from "@seatkeeper/core/ProviderError"
 import * as ProviderHttp from "@seatkeeper/core/ProviderHttp"
 import { costOf, evaluate, Money, monthlyCost, Price, ReclaimPolicy } from "@seatkeeper/core/Reclaim"
 import * as ReclaimEngine from "@seatkeeper/core/ReclaimEngine"
-import { byExternalId, type Plan, type PlanItem, PlanItemState, ReclaimStore } from "@seatkeeper/core/ReclaimStore"
+import { type Plan, type PlanItem, PlanItemState, ReclaimStore } from "@seatkeeper/core/ReclaimStore"
 import type { StoreError } from "@seatkeeper/core/StoreError"
 import { SyncStore } from "@seatkeeper/core/SyncStore"
 import { makeOwner } from "@seatkeeper/store/SyncOwner"
@@ -357,17 +357,8 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
     const compare = Effect.fn("Reclaim.compare")(function*(planId: string) {
       const plan = yield* requirePlan(planId)
       const [older] = yield* store.listPlans({ policyId: plan.policyId, before: plan, limit: 1 })
-      if (older === undefined) {
-        const added: Array<Pick<PlanItem, "externalId" | "displayName">> = []
-        let cursor: string | undefined
-        do {
-          const page = yield* store.listItems({ planId: plan.id, limit: 500, cursor })
-          for (const item of page.data) added.push({ externalId: item.externalId, displayName: item.displayName })
-          cursor = page.nextCursor ?? undefined
-        } while (cursor !== undefined)
-        return { previousPlanId: null, added: added.sort(byExternalId), dropped: [] as typeof added }
-      }
-      return { previousPlanId: older.id, ...(yield* store.compareItems(plan.id, older.id)) }
+      const previousPlanId = older?.id ?? null
+      return { previousPlanId, ...(yield* store.compareItems(plan.id, previousPlanId)) }
     })
 
     const approve = Effect.fn("Reclaim.approve")(function*(planId: string, principal: Principal) {

@@ -176,7 +176,7 @@ export const makeReclaimStore = (options: { readonly leaseMs: number }) => {
     compareItems: (planId, otherId) =>
       Effect.sync(() => {
         const mine = items.get(planId) ?? []
-        const theirs = items.get(otherId) ?? []
+        const theirs = otherId === null ? [] : items.get(otherId) ?? []
         const ids = (list: ReadonlyArray<PlanItem>) => new Set(list.map((i) => i.externalId))
         const only = (list: ReadonlyArray<PlanItem>, other: ReadonlySet<string>) =>
           list.filter((i) => !other.has(i.externalId)).map(({ displayName, externalId }) => ({

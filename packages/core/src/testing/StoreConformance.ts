@@ -2805,6 +2805,11 @@ export const runStoreConformance = <E>(
               dropped: [named(3), named(7)]
             })
             assert.deepStrictEqual(yield* store.compareItems(before.id, before.id), { added: [], dropped: [] })
+            // A policy's first plan: every account is new.
+            assert.deepStrictEqual(yield* store.compareItems(before.id, null), {
+              added: [named(1), named(2), named(3), named(7)],
+              dropped: []
+            })
           }))
 
         it.effect("counts the seats a plan frees per product and plan", () =>
