@@ -185,17 +185,33 @@ const recordSync = ({ audit, connections, inventory, syncs }: OpenedStore) =>
     return recorded
   })
 
-/** The run ids whose staging tables the recorded statements name. */
-const runIdsOf = (recorded: ReadonlyMap<string, unknown>): ReadonlySet<string> => {
-  const runIds = new Set<string>()
-  for (const sql of recorded.keys()) {
-    for (const m of sql.matchAll(/run_([0-9a-f]{32})_/g)) {
-      const tag = m[1]!
-      runIds.add(`${tag.slice(0, 8)}-${tag.slice(8, 12)}-${tag.slice(12, 16)}-${tag.slice(16, 20)}-${tag.slice(20)}`)
+/**
+ * The runs' staging tables are dropped when they end: made again (empty, with the index by account their seal
+ * built) for every run the recorded statements name, so that their statements can be explained. Returns how
+ * many runs that was.
+ */
+const remakeStaging = (sql: OpenedStore["sql"], recorded: ReadonlyMap<string, unknown>) =>
+  Effect.gen(function*() {
+    const runIds = new Set<string>()
+    for (const text of recorded.keys()) {
+      for (const m of text.matchAll(/run_([0-9a-f]{32})_/g)) {
+        const tag = m[1]!
+        runIds.add(`${tag.slice(0, 8)}-${tag.slice(8, 12)}-${tag.slice(12, 16)}-${tag.slice(16, 20)}-${tag.slice(20)}`)
+      }
     }
-  }
-  return runIds
-}
+    for (const runId of runIds) {
+      const t = stagingTables(runId)!
+      yield* sql.withTransaction(Effect.gen(function*() {
+        yield* createStaging(sql, runId)
+        yield* sql.unsafe(`CREATE INDEX ${t.byAccount} ON ${t.accounts} (external_id)`)
+      }))
+    }
+    return runIds.size
+  })
+
+/** A statement EXPLAIN can plan (a leading comment, such as the offload lane's, aside). */
+const explainable = (text: string) =>
+  /^\s*(SELECT|WITH|UPDATE|INSERT|DELETE)/i.test(text.replace(/^\/\*.*?\*\/\s*/, ""))
 
 describe("query plans on SQLite", () => {
   it.scopedLive("every join is a lookup and every list an index walk", () =>
@@ -205,24 +221,15 @@ describe("query plans on SQLite", () => {
       const { sql } = opened
       const recorded = yield* recordSync(opened)
 
-      // The runs' staging tables are dropped when they end: made again (empty, with the index by account their
-      // seal built) so that their statements can be explained. SQLite plans them the same without statistics.
-      const runIds = runIdsOf(recorded)
-      assert.isAbove(runIds.size, 0, "the recorder saw statements of a run's staging")
-      for (const runId of runIds) {
-        const t = stagingTables(runId)!
-        yield* sql.withTransaction(Effect.gen(function*() {
-          yield* createStaging(sql, runId)
-          yield* sql.unsafe(`CREATE INDEX ${t.byAccount} ON ${t.accounts} (external_id)`)
-        }))
-      }
+      // SQLite plans a run's staging statements the same without statistics.
+      assert.isAbove(yield* remakeStaging(sql, recorded), 0, "the recorder saw statements of a run's staging")
 
       const reader = new Sqlite(db.filename!, { readonly: true })
       const problems: Array<string> = []
       const plans: Array<string> = []
       try {
         for (const [sql, params] of recorded) {
-          if (!/^\s*(SELECT|WITH|UPDATE|INSERT|DELETE)/i.test(sql.replace(/^\/\*.*?\*\/\s*/, ""))) continue
+          if (!explainable(sql)) continue
           const planRows = reader.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params)
           const lines = planRows.map((r) => r.detail)
           plans.push(`${sql.replace(/\s+/g, " ").slice(0, 160)}\n    ${lines.join("\n    ")}`)
@@ -349,18 +356,12 @@ for (const target of pgTargets) {
         const opened = yield* openStore(db)
         const { sql } = opened
         const recorded = yield* recordSync(opened)
-        for (const runId of runIdsOf(recorded)) {
-          const t = stagingTables(runId)!
-          yield* sql.withTransaction(Effect.gen(function*() {
-            yield* createStaging(sql, runId)
-            yield* sql.unsafe(`CREATE INDEX ${t.byAccount} ON ${t.accounts} (external_id)`)
-          }))
-        }
+        assert.isAbove(yield* remakeStaging(sql, recorded), 0, "the recorder saw statements of a run's staging")
         const problems: Array<string> = []
         const plans: Array<string> = []
         let explained = 0
         for (const [text, params] of recorded) {
-          if (!/^\s*(SELECT|WITH|UPDATE|INSERT|DELETE)/i.test(text.replace(/^\/\*.*?\*\/\s*/, ""))) continue
+          if (!explainable(text)) continue
           const [row] = yield* sql.withTransaction(
             sql.unsafe("SET LOCAL enable_seqscan = off").pipe(
               Effect.zipRight(sql.unsafe(`EXPLAIN (FORMAT JSON) ${text}`, params)),
