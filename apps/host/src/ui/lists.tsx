@@ -164,6 +164,20 @@ export const Pager: FC<{
 }
 
 /**
+ * The search field of a filter form (name, email or id), with its error under it.
+ *
+ * @since 0.2.0
+ * @category components
+ */
+export const SearchField: FC<{ id: string; value: string | undefined; error: Child }> = ({ error, id, value }) => (
+  <div class="field">
+    <label for={id}>Search</label>
+    <input type="search" id={id} name="q" placeholder="name, email or id" value={value ?? ""} maxlength={200} />
+    {error}
+  </div>
+)
+
+/**
  * The page-size field of a filter form.
  *
  * @since 0.2.0

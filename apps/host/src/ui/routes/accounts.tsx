@@ -24,6 +24,7 @@ import {
   Pager,
   PageSizeField,
   RangeCaption,
+  SearchField,
   sortedQuery,
   SortFields,
   SortHeader,
@@ -199,18 +200,7 @@ const FilterForm: FC<{
         value={query.managed}
         options={[["true", "managed"], ["false", "unmanaged"]]}
       />
-      <div class="field">
-        <label for="filter-q">Search</label>
-        <input
-          type="search"
-          id="filter-q"
-          name="q"
-          placeholder="name, email or id"
-          value={query.q ?? ""}
-          maxlength={200}
-        />
-        {err("q")}
-      </div>
+      <SearchField id="filter-q" value={query.q} error={err("q")} />
       <PageSizeField id="filter-limit" value={query.limit} />
       <SortFields query={query} />
       <button type="submit" class="primary">Filter</button>

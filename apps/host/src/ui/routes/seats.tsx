@@ -21,6 +21,7 @@ import {
   Pager,
   PageSizeField,
   RangeCaption,
+  SearchField,
   sortedQuery,
   SortFields,
   SortHeader,
@@ -113,18 +114,7 @@ const SeatFilterForm: FC<{
         />
         {err("usedDays")}
       </div>
-      <div class="field">
-        <label for="seat-q">Search</label>
-        <input
-          type="search"
-          id="seat-q"
-          name="q"
-          placeholder="name, email or id"
-          value={query.q ?? ""}
-          maxlength={200}
-        />
-        {err("q")}
-      </div>
+      <SearchField id="seat-q" value={query.q} error={err("q")} />
       <PageSizeField id="seat-limit" value={query.limit} />
       <SortFields query={query} />
       <button type="submit" class="primary">Filter</button>
