@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { createRequire } from "node:module"
 import { createStaging, stagingTables } from "../src/internal/runs.js"
-import { account, entitlement, openStore, roster, sqliteTarget, targets } from "./fixtures.js"
+import { account, entitlement, openStore, roster, sqliteTarget, targets, type TestDatabase } from "./fixtures.js"
 
 interface Database {
   prepare(sql: string): {
@@ -209,6 +209,18 @@ const remakeStaging = (sql: OpenedStore["sql"], recorded: ReadonlyMap<string, un
     return runIds.size
   })
 
+/**
+ * The workload's statements (`recordSync`) on a new store of `db`, with the staging they name made again so
+ * that every one of them can be explained.
+ */
+const recordWorkload = (db: TestDatabase) =>
+  Effect.gen(function*() {
+    const opened = yield* openStore(db)
+    const recorded = yield* recordSync(opened)
+    assert.isAbove(yield* remakeStaging(opened.sql, recorded), 0, "the recorder saw statements of a run's staging")
+    return { recorded, sql: opened.sql }
+  })
+
 /** A statement EXPLAIN can plan (a leading comment, such as the offload lane's, aside). */
 const explainable = (text: string) =>
   /^\s*(SELECT|WITH|UPDATE|INSERT|DELETE)/i.test(text.replace(/^\/\*.*?\*\/\s*/, ""))
@@ -217,12 +229,8 @@ describe("query plans on SQLite", () => {
   it.scopedLive("every join is a lookup and every list an index walk", () =>
     Effect.gen(function*() {
       const db = yield* sqliteTarget.database
-      const opened = yield* openStore(db)
-      const { sql } = opened
-      const recorded = yield* recordSync(opened)
-
       // SQLite plans a run's staging statements the same without statistics.
-      assert.isAbove(yield* remakeStaging(sql, recorded), 0, "the recorder saw statements of a run's staging")
+      const { recorded } = yield* recordWorkload(db)
 
       const reader = new Sqlite(db.filename!, { readonly: true })
       const problems: Array<string> = []
@@ -352,11 +360,7 @@ for (const target of pgTargets) {
     // statement that would scan the organisation on a large host.
     it.scopedLive("every read of a large table is bounded by an index", () =>
       Effect.gen(function*() {
-        const db = yield* target.database
-        const opened = yield* openStore(db)
-        const { sql } = opened
-        const recorded = yield* recordSync(opened)
-        assert.isAbove(yield* remakeStaging(sql, recorded), 0, "the recorder saw statements of a run's staging")
+        const { recorded, sql } = yield* recordWorkload(yield* target.database)
         const problems: Array<string> = []
         const plans: Array<string> = []
         let explained = 0
