@@ -165,6 +165,18 @@ export interface FreedSeatCount {
 }
 
 /**
+ * What the accounts a connection's plans acted on cost a month, per currency: `confirmed` where a sync
+ * since reads the seats gone, the rest `awaiting` confirmation.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ActedCost {
+  readonly confirmed: Money
+  readonly awaiting: Money
+}
+
+/**
  * Sorts by id as `Array#sort` compares strings (UTF-16 code units), whatever the database's collation.
  *
  * @since 0.2.0
@@ -381,6 +393,15 @@ export class ReclaimStore extends Context.Tag("@seatkeeper/core/ReclaimStore")<R
   readonly compareItems: (planId: string, otherId: string | null) => Effect.Effect<PlanComparison, StoreError>
   /** The seats a plan frees, counted per product and plan (with one of the seats' names), without reading it whole. */
   readonly freedSeats: (planId: string) => Effect.Effect<ReadonlyArray<FreedSeatCount>, StoreError>
+  /**
+   * What the done actions of the connection's plans cost a month, in one read however many plans and
+   * accounts there are. An account counts once, by its newest done action (an account restored outside a
+   * plan and reclaimed again is one seat, not two). It is `confirmed` when the action was done before
+   * `confirmedBy` (the start of the latest applied sync, `null` when there is none) and the account is not
+   * stored as `active` (or no longer stored); otherwise `awaiting`. Undone actions count for nothing.
+   * Amounts are rounded to cents.
+   */
+  readonly actedCost: (connectionId: string, confirmedBy: string | null) => Effect.Effect<ActedCost, StoreError>
 
   /** `review` → `approved`, recording who. Fails `Conflict` in any other status. */
   readonly approve: (planId: string, actor: string) => Effect.Effect<Plan, StoreError>

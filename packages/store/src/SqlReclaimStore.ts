@@ -87,6 +87,9 @@ const decodeFreedSeatCounts = Schema.decodeUnknown(
     Schema.Struct({ product: Schema.String, name: Schema.String, plan: Schema.NullOr(Schema.String), seats: Count })
   )
 )
+const decodeActedCosts = Schema.decodeUnknown(
+  Schema.Array(Schema.Struct({ confirmed: Count, currency: Schema.String, amount: Count }))
+)
 const decodeNamedItems = Schema.decodeUnknown(
   Schema.Array(Schema.Struct({ external_id: Schema.String, display_name: Schema.String }))
 )
@@ -416,6 +419,43 @@ export const make = (
           Effect.withSpan("SqlReclaimStore.freedSeats")
         )
 
+    // One aggregate: the connection's done items by the plans' connection index and the items' state index,
+    // the newest per account by a window, its account by primary key, its money by currency.
+    const actedCost: ReclaimStore["Type"]["actedCost"] = (connectionId, confirmedBy) => {
+      const newest = sql`SELECT i.external_id, i.done_at, i.monthly_json, ROW_NUMBER() OVER (
+          PARTITION BY i.external_id ORDER BY i.done_at DESC, p.created_at DESC, p.id DESC) AS newest
+        FROM reclaim_plans p JOIN reclaim_plan_items i ON i.plan_id = p.id
+        WHERE p.connection_id = ${connectionId} AND i.state = 'done'`
+      const confirmed = sql`CASE WHEN d.done_at < ${confirmedBy} AND (a.status IS NULL OR a.status <> 'active')
+        THEN 1 ELSE 0 END`
+      const rows = isPg(sql)
+        ? sql`WITH done AS (${newest})
+          SELECT ${confirmed} AS confirmed, m.key AS currency,
+            CAST(SUM(CAST(m.value AS DOUBLE PRECISION)) AS DOUBLE PRECISION) AS amount
+          FROM done d
+          LEFT JOIN accounts a ON a.connection_id = ${connectionId} AND a.external_id = d.external_id
+          CROSS JOIN LATERAL jsonb_each_text(CAST(d.monthly_json AS jsonb)) m
+          WHERE d.newest = 1 GROUP BY 1, 2`
+        : sql`${sql.literal(OFFLOAD)}WITH done AS (${newest})
+          SELECT ${confirmed} AS confirmed, m.key AS currency, SUM(m.value) AS amount
+          FROM done d
+          LEFT JOIN accounts a ON a.connection_id = ${connectionId} AND a.external_id = d.external_id
+          JOIN json_each(d.monthly_json) m
+          WHERE d.newest = 1 GROUP BY 1, 2`
+      return rows.pipe(
+        Effect.flatMap(decodeActedCosts),
+        Effect.map((costs) => {
+          const cost = { confirmed: {} as Record<string, number>, awaiting: {} as Record<string, number> }
+          for (const row of costs) {
+            cost[row.confirmed === 1 ? "confirmed" : "awaiting"][row.currency] = Math.round(row.amount * 100) / 100
+          }
+          return cost
+        }),
+        orStoreError("cannot add up what the plans' actions saved"),
+        Effect.withSpan("SqlReclaimStore.actedCost")
+      )
+    }
+
     const compareItems: ReclaimStore["Type"]["compareItems"] = (planId, otherId) =>
       Effect.all({
         added: onlyIn(planId, otherId),
@@ -676,6 +716,7 @@ export const make = (
       listPlans,
       compareItems,
       freedSeats,
+      actedCost,
       listItems,
       getItem,
       approve,

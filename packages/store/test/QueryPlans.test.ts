@@ -485,6 +485,7 @@ describe("query plans of reclaiming on SQLite", () => {
           yield* reclaim.listPlans({ before: shown, limit: 500 })
           yield* reclaim.compareItems(planId, planIds[3]!)
           yield* reclaim.freedSeats(planId)
+          yield* reclaim.actedCost(connectionIds[1]!, "2026-03-02T00:00:00.000Z")
           yield* reclaim.abandonedPlans
           yield* reclaim.finishPlan(planId, "job-1", { status: "done" })
           yield* reclaim.listPolicies(connectionIds[0]!)

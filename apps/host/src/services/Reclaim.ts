@@ -98,12 +98,6 @@ const readyText = (plan: Plan) => {
     }`
 }
 
-const addMoney = (into: Record<string, number>, money: Money) => {
-  for (const [currency, amount] of Object.entries(money)) {
-    into[currency] = Math.round(((into[currency] ?? 0) + amount) * 100) / 100
-  }
-}
-
 /**
  * @since 0.2.0
  * @category services
@@ -681,42 +675,14 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
       const u30 = bucket((p) => p.unused30)
       const u60 = bucket((p) => p.unused60)
       const u90 = bucket((p) => p.unused90)
-      // Realised: a done action whose account a sync that started after it still reads as not active.
+      // Realised: a done action whose account a sync that started after it reads as not active; one read
+      // of the store, however many plans acted on however many accounts.
       const [latest] = yield* runs.list(connectionId, 1, { status: "succeeded" })
-      const realised: Record<string, number> = {}
-      const awaiting: Record<string, number> = {}
-      // Every plan that acted on someone (plans that never ran free nothing), newest first, all of them.
-      const acted: Array<Plan> = []
-      let page: ReadonlyArray<Plan> = []
-      do {
-        page = yield* store.listPlans({ connectionId, before: page[page.length - 1], limit: 500 })
-        acted.push(...page.filter((p) => p.progress.done > 0))
-      } while (page.length === 500)
-      for (const plan of acted) {
-        let cursor: string | undefined
-        do {
-          const page = yield* store.listItems({ planId: plan.id, state: "done", limit: 500, cursor })
-          const statuses = yield* Effect.forEach(
-            page.data,
-            (item) =>
-              Effect.map(
-                inventory.getAccount(connectionId, item.externalId),
-                Option.match({ onNone: () => "deprovisioned", onSome: (a) => a.account.status })
-              ),
-            { concurrency: 8 }
-          )
-          page.data.forEach((item, i) => {
-            const confirmed = latest !== undefined && item.doneAt !== null &&
-              Date.parse(latest.startedAt) > Date.parse(item.doneAt) && statuses[i] !== "active"
-            addMoney(confirmed ? realised : awaiting, item.monthly)
-          })
-          cursor = page.nextCursor ?? undefined
-        } while (cursor !== undefined)
-      }
+      const acted = yield* store.actedCost(connectionId, latest?.startedAt ?? null)
       return {
         potential: { unused30: u30.money, unused60: u60.money, unused90: u90.money },
-        realised,
-        awaitingConfirmation: awaiting,
+        realised: acted.confirmed,
+        awaitingConfirmation: acted.awaiting,
         unpriced: { unused30: u30.unpriced, unused60: u60.unpriced, unused90: u90.unpriced }
       } satisfies SavingsView
     })

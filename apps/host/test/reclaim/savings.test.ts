@@ -125,6 +125,19 @@ describe("savings", () => {
     for (let i = 0; i < 51; i++) expect((await sync(t.request, id)).body.status).toBe("failed")
     const later = await savings()
     expect([later.realised, later.awaitingConfirmation]).toEqual([{ USD: 28.7 }, {}])
+
+    // A regression: an account restored outside a plan and reclaimed by the next plan was counted twice.
+    const restored = await t.request("POST", `/api/connections/${id}/accounts/p-4/restore`, { body: {} })
+    expectStatus(restored, 200, "restoring Pat Four outside any plan")
+    expect((await sync(t.request, id)).body.status).toBe("succeeded")
+    const back = await savings()
+    expect([back.realised, back.awaitingConfirmation]).toEqual([{ USD: 20.1 }, { USD: 8.6 }])
+    const again = await makePlan(t.request, policy.id)
+    expect((await planItems(t.request, again.id)).map((i) => i.externalId)).toEqual(["p-4"])
+    expect((await approveAndExecute(t.request, again.id)).status).toBe("done")
+    expect((await sync(t.request, id)).body.status).toBe("succeeded")
+    const once = await savings()
+    expect([once.realised, once.awaitingConfirmation], "Pat Four's seat counts once").toEqual([{ USD: 28.7 }, {}])
     console.log(
       `[savings] potential 30/60/90: 45.9/37.3/28.7 USD; plan frees 28.7 USD/month; after execution realised 0 ` +
         `(28.7 awaiting confirmation); after the next sync realised 28.7`

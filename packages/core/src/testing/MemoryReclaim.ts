@@ -9,6 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Crypto from "node:crypto"
+import type { AccountStatus } from "../Account.js"
 import type { Page } from "../Inventory.js"
 import type { Price } from "../Reclaim.js"
 import {
@@ -40,7 +41,11 @@ type Mutable<A> = { -readonly [K in keyof A]: A[K] }
  * @since 0.2.0
  * @category constructors
  */
-export const makeReclaimStore = (options: { readonly leaseMs: number }) => {
+export const makeReclaimStore = (options: {
+  readonly leaseMs: number
+  /** The stored status of an account (`undefined`: not stored), for `actedCost`. */
+  readonly accountStatus: (connectionId: string, externalId: string) => AccountStatus | undefined
+}) => {
   const policies = new Map<string, Array<StoredPolicy>>()
   const prices = new Map<string, ReadonlyArray<Price>>()
   const plans = new Map<string, Mutable<Plan>>()
@@ -172,6 +177,37 @@ export const makeReclaimStore = (options: { readonly leaseMs: number }) => {
           }
         }
         return [...counts.values()]
+      }),
+    actedCost: (connectionId, confirmedBy) =>
+      Effect.sync(() => {
+        // The newest done action per account: by when it was done, then by the newer plan.
+        const newest = new Map<string, { item: PlanItem; plan: Plan }>()
+        for (const plan of plans.values()) {
+          if (plan.connectionId !== connectionId) continue
+          for (const item of items.get(plan.id) ?? []) {
+            if (item.state !== "done") continue
+            const seen = newest.get(item.externalId)
+            const newer = seen === undefined || (item.doneAt ?? "") > (seen.item.doneAt ?? "") ||
+              ((item.doneAt ?? "") === (seen.item.doneAt ?? "") &&
+                (plan.createdAt > seen.plan.createdAt ||
+                  (plan.createdAt === seen.plan.createdAt && plan.id > seen.plan.id)))
+            if (newer) newest.set(item.externalId, { item, plan })
+          }
+        }
+        const confirmed: Record<string, number> = {}
+        const awaiting: Record<string, number> = {}
+        for (const { item } of newest.values()) {
+          const gone = options.accountStatus(connectionId, item.externalId) !== "active"
+          const into = confirmedBy !== null && item.doneAt !== null && item.doneAt < confirmedBy && gone
+            ? confirmed
+            : awaiting
+          for (const [currency, amount] of Object.entries(item.monthly)) into[currency] = (into[currency] ?? 0) + amount
+        }
+        const cents = (money: Record<string, number>) =>
+          Object.fromEntries(
+            Object.entries(money).map(([currency, amount]) => [currency, Math.round(amount * 100) / 100])
+          )
+        return { confirmed: cents(confirmed), awaiting: cents(awaiting) }
       }),
     compareItems: (planId, otherId) =>
       Effect.sync(() => {

@@ -225,7 +225,10 @@ export const make = (options: MemoryStoreOptions = {}) =>
     const snapshots = new Map<string, Array<ProductSnapshot>>()
     const audit: Array<AuditEvent> = []
     let auditId = 0
-    const reclaim = makeReclaimStore({ leaseMs })
+    const reclaim = makeReclaimStore({
+      leaseMs,
+      accountStatus: (connectionId, externalId) => accounts.get(connectionId)?.get(externalId)?.status
+    })
 
     const nowMs = Clock.currentTimeMillis
     const accountsOf = (connectionId: string) => {

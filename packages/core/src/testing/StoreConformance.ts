@@ -2840,6 +2840,78 @@ export const runStoreConformance = <E>(
             assert.deepStrictEqual(yield* store.freedSeats("no-such-plan"), [])
           }))
 
+        it.effect(
+          "adds up what done actions cost: confirmed once a later sync reads the account not active, each account once, by its newest action",
+          () =>
+            Effect.gen(function*() {
+              const c = yield* newConnection()
+              const elsewhere = yield* newConnection("Elsewhere")
+              const store = yield* ReclaimStore
+              yield* sync(c.id, ["p0", "p1", "p2", "p3", "p4"].map((id) => person(id)))
+              const policy = yield* newPolicy(c.id)
+              // Plan A: p0, p1, p2 and p5 (never synced) done; p3 refused; p4 done, then undone.
+              const a = yield* newPlan(c.id, policy, 6)
+              yield* store.approve(a.id, "bob")
+              yield* store.claim(a.id, "job-1")
+              yield* tick
+              const beforeAnyAction = yield* now
+              yield* tick
+              for (const id of ["p0", "p1", "p2", "p4", "p5"]) {
+                yield* store.finishItem(a.id, "job-1", id, { state: "done", result: "Deactivate" })
+              }
+              yield* store.finishItem(a.id, "job-1", "p3", { state: "refused", result: "managed by SCIM" })
+              yield* store.finishPlan(a.id, "job-1", { status: "done" })
+              yield* store.markUndone(a.id, "p4")
+              yield* tick
+              // The confirming sync reads p0 suspended and p1 closed; p2 is still active upstream.
+              const confirming = yield* sync(c.id, [
+                person("p0", { status: "suspended" }),
+                person("p1", { status: "deprovisioned" }),
+                person("p2"),
+                person("p3"),
+                person("p4")
+              ])
+              yield* tick
+              // Plan B, after that sync: p2 again (restored outside a plan), p3 and p4.
+              const b = yield* newPlan(c.id, policy, 3, {
+                items: [
+                  { ...itemOf(2), monthly: { EUR: 100 } },
+                  { ...itemOf(3), monthly: { USD: 0.1 } },
+                  { ...itemOf(4), monthly: { USD: 0.2 } }
+                ]
+              })
+              yield* store.approve(b.id, "bob")
+              yield* store.claim(b.id, "job-2")
+              yield* tick
+              for (const id of ["p2", "p3", "p4"]) {
+                yield* store.finishItem(b.id, "job-2", id, { state: "done", result: "Deactivate" })
+              }
+              // Another connection's plan counts only for that connection.
+              const other = yield* newPlan(elsewhere.id, yield* newPolicy(elsewhere.id), 1)
+              yield* store.approve(other.id, "bob")
+              yield* store.claim(other.id, "job-3")
+              yield* store.finishItem(other.id, "job-3", "p0", { state: "done", result: "Deactivate" })
+
+              assert.deepStrictEqual(yield* store.actedCost(c.id, confirming.startedAt), {
+                // p0 (suspended), p1 (deprovisioned), p5 (no longer stored) at A's prices.
+                confirmed: { EUR: 23.25, USD: 10 },
+                // p2 by plan B's action only; p3 and p4 done by B, after the sync; rounded to cents.
+                awaiting: { EUR: 100, USD: 0.3 }
+              })
+              const unconfirmed = { confirmed: {}, awaiting: { EUR: 123.25, USD: 10.3 } }
+              assert.deepStrictEqual(yield* store.actedCost(c.id, null), unconfirmed, "no applied sync yet")
+              assert.deepStrictEqual(yield* store.actedCost(c.id, beforeAnyAction), unconfirmed, "a sync before them")
+              assert.deepStrictEqual(yield* store.actedCost(elsewhere.id, null), {
+                confirmed: {},
+                awaiting: { EUR: 7.75, USD: 10 }
+              })
+              assert.deepStrictEqual(yield* store.actedCost("no-such-connection", null), {
+                confirmed: {},
+                awaiting: {}
+              })
+            })
+        )
+
         it.effect("approve and cancel move a plan only from the statuses they are for", () =>
           Effect.gen(function*() {
             const c = yield* newConnection()
