@@ -186,6 +186,8 @@ export const byExternalId = (a: { readonly externalId: string }, b: { readonly e
   a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0
 
 /**
+ * - `checking`: made, its accounts being checked with the provider (their preflights) by a job that holds its
+ *   lease, as executions do; then `review`, or `cancelled` when the provider could not be asked;
  * - `review`: waiting for approval; `approved`: may be executed; `running`: executing (a job holds its
  *   lease); `done`: every account acted on; `stopped`: the job stopped (repeated refusals, credentials
  *   refused, the provider unavailable) and can be resumed; `cancelled`: never executed.
@@ -193,7 +195,7 @@ export const byExternalId = (a: { readonly externalId: string }, b: { readonly e
  * @since 0.2.0
  * @category models
  */
-export const PlanStatus = Schema.Literal("review", "approved", "running", "done", "stopped", "cancelled")
+export const PlanStatus = Schema.Literal("checking", "review", "approved", "running", "done", "stopped", "cancelled")
 
 /**
  * @since 0.2.0
@@ -214,7 +216,9 @@ export const PlanProgress = Schema.Struct({
   refused: Schema.Int,
   failed: Schema.Int,
   skipped: Schema.Int,
-  undone: Schema.Int
+  undone: Schema.Int,
+  /** Accounts whose preflight is still to be asked while the plan is `checking`; 0 in any other status. */
+  unchecked: Schema.Int
 })
 
 /**
@@ -289,10 +293,15 @@ export interface NewPlan {
   readonly items: ReadonlyArray<
     Omit<PlanItem, "planId" | "position" | "state" | "journal" | "result" | "doneAt" | "undoneAt">
   >
+  /**
+   * The items' preflights are asked after the plan is saved (by `checkItems`, under the plan's lease): it is
+   * made `checking`, its items' `preflight` null until then. Otherwise it is made in `review`.
+   */
+  readonly checking?: boolean | undefined
 }
 
 /**
- * The plan a store's `createPlan` keeps for `plan`, given its id and time: in review, nothing decided or done
+ * The plan a store's `createPlan` keeps for `plan`, given its id and time: in review (or checking), nothing decided or done
  * yet, its counts taken from its items. Its progress is counted from the items' states by the store.
  *
  * @since 0.2.0
@@ -311,7 +320,7 @@ export const newPlan = (plan: NewPlan, id: string, createdAt: string): Omit<Plan
   dataAt: plan.dataAt,
   blockedBecause: plan.blockedBecause,
   fourEyes: plan.fourEyes,
-  status: "review",
+  status: plan.checking === true ? "checking" : "review",
   approvedBy: null,
   approvedAt: null,
   cancelledBy: null,
@@ -405,8 +414,38 @@ export class ReclaimStore extends Context.Tag("@seatkeeper/core/ReclaimStore")<R
 
   /** `review` → `approved`, recording who. Fails `Conflict` in any other status. */
   readonly approve: (planId: string, actor: string) => Effect.Effect<Plan, StoreError>
-  /** `review` or `approved` → `cancelled`, recording who. Fails `Conflict` in any other status. */
+  /**
+   * `checking`, `review` or `approved` → `cancelled`, recording who (a checking plan's lease goes with it).
+   * Fails `Conflict` in any other status.
+   */
   readonly cancel: (planId: string, actor: string) => Effect.Effect<Plan, StoreError>
+
+  /**
+   * Takes a `checking` plan's lease for the job that asks its preflights: when the lease is free, expired or
+   * `owner`'s. Fails `Conflict` while another job holds it, or when the plan is not `checking`.
+   */
+  readonly claimChecking: (planId: string, owner: string) => Effect.Effect<Plan, StoreError>
+  /** The first `limit` items of a `checking` plan whose preflight is still to be asked, in order. */
+  readonly uncheckedItems: (planId: string, limit: number) => Effect.Effect<ReadonlyArray<PlanItem>, StoreError>
+  /**
+   * Records the preflights of items of a `checking` plan, all or none. Fenced by the lease as `journal` is:
+   * fails `Conflict`, writing nothing, unless `owner` holds the plan's unexpired lease and it is still
+   * `checking`; `NotFound` when the plan has no such account.
+   */
+  readonly checkItems: (
+    planId: string,
+    owner: string,
+    checked: ReadonlyArray<{ readonly externalId: string; readonly preflight: PlanItem["preflight"] }>
+  ) => Effect.Effect<void, StoreError>
+  /**
+   * Ends the checking: `review` (every item checked: fails `Conflict` while one is not), or `cancelled` with
+   * why (the provider could not be asked); releases the lease. Fails `Conflict` unless `owner` holds it.
+   */
+  readonly finishChecking: (
+    planId: string,
+    owner: string,
+    outcome: { readonly status: "review" } | { readonly status: "cancelled"; readonly reason: string }
+  ) => Effect.Effect<Plan, StoreError>
 
   /**
    * Takes the plan's execution lease (across processes): `approved` or `stopped` → `running`, or a
@@ -442,7 +481,7 @@ export class ReclaimStore extends Context.Tag("@seatkeeper/core/ReclaimStore")<R
     owner: string,
     outcome: { readonly status: "done" } | { readonly status: "stopped"; readonly reason: string }
   ) => Effect.Effect<Plan, StoreError>
-  /** Plans left `running` by a process whose lease expired: to resume. */
+  /** Plans left `running` or `checking` without an unexpired lease (their job's process died): to resume. */
   readonly abandonedPlans: Effect.Effect<ReadonlyArray<Plan>, StoreError>
   /**
    * Marks a done item `undone`. Fails `Conflict` when it is not done. Not fenced: undo runs outside any

@@ -468,6 +468,15 @@ const reclaim = (d: Dialect): ReadonlyArray<string> => {
   ]
 }
 
+// 0004: plans are checked with the provider after they are saved (`checking`), by a job under the plan's lease.
+// The plans a job may have left behind are the running and the checking ones (`abandonedPlans`); a checking
+// plan's job reads its items still without a preflight, which the partial index finds without reading the rest.
+const planChecking = (_: Dialect): ReadonlyArray<string> => [
+  "DROP INDEX reclaim_plans_running",
+  "CREATE INDEX reclaim_plans_unfinished ON reclaim_plans (created_at, id) WHERE status IN ('running', 'checking')",
+  "CREATE INDEX reclaim_plan_items_unchecked ON reclaim_plan_items (plan_id, position) WHERE preflight_json IS NULL"
+]
+
 const statements = (make: (d: Dialect) => ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -485,7 +494,8 @@ const statements = (make: (d: Dialect) => ReadonlyArray<string>) =>
 export const migrations: Record<string, Effect.Effect<void, SqlError, SqlClient.SqlClient>> = {
   "0001_initial": statements(initial),
   "0002_storage_ports": statements(storagePorts),
-  "0003_reclaim": statements(reclaim)
+  "0003_reclaim": statements(reclaim),
+  "0004_plan_checking": statements(planChecking)
 }
 
 /**

@@ -24,6 +24,7 @@ import { type Price, type ReclaimPolicy, ReclaimPolicy as ReclaimPolicySchema } 
 import {
   byExternalId,
   type ItemOutcome,
+  ItemPreflight,
   Journal,
   type NewPlan,
   newPlan,
@@ -57,6 +58,7 @@ import {
 } from "./internal/rows.js"
 import {
   clampLimit,
+  column,
   conflict,
   Count,
   inIds,
@@ -101,7 +103,8 @@ const emptyProgress = (): { -readonly [K in keyof PlanProgress]: number } => ({
   refused: 0,
   failed: 0,
   skipped: 0,
-  undone: 0
+  undone: 0,
+  unchecked: 0
 })
 
 /** Strings as both databases keep them (no NUL); JSON escapes a NUL, so JSON columns keep it. */
@@ -112,6 +115,7 @@ const scrubRow = <A extends Record<string, unknown>>(row: A): A =>
 const encodePlanRow = Schema.encode(PlanRow)
 const encodeItemRow = Schema.encode(PlanItemRow)
 const encodeJournal = Schema.encode(Schema.parseJson(Journal))
+const encodePreflight = Schema.encode(Schema.NullOr(Schema.parseJson(ItemPreflight)))
 const encodePolicy = Schema.encode(Schema.parseJson(ReclaimPolicySchema))
 
 const Returned = Schema.Struct({ n: Count })
@@ -233,21 +237,39 @@ export const make = (
 
     // --- plans with their progress ------------------------------------------------------------------------
 
-    const withProgress = (rows: ReadonlyArray<PlanRow>) =>
-      rows.length === 0 ?
-        Effect.succeed<ReadonlyArray<Plan>>([]) :
-        Effect.map(findStateCounts(rows.map((r) => r.id)), (counts) => {
+    // The unchecked items of the checking plans among them (few), by the partial index of unchecked items.
+    const findUncheckedCounts = SqlSchema.findAll({
+      Request: Schema.Array(Schema.String),
+      Result: Schema.Struct({ planId: column(Schema.String, "plan_id"), n: Count }),
+      execute: (ids) =>
+        sql`SELECT plan_id, COUNT(*) AS n FROM reclaim_plan_items
+          WHERE ${inIds(sql, sql`plan_id`, ids)} AND preflight_json IS NULL GROUP BY plan_id`
+    })
+
+    const withProgress = (rows: ReadonlyArray<PlanRow>) => {
+      if (rows.length === 0) return Effect.succeed<ReadonlyArray<Plan>>([])
+      const checking = rows.filter((r) => r.status === "checking").map((r) => r.id)
+      return Effect.map(
+        Effect.all([
+          findStateCounts(rows.map((r) => r.id)),
+          checking.length === 0 ? Effect.succeed([]) : findUncheckedCounts(checking)
+        ]),
+        ([counts, unchecked]) => {
           const byPlan = new Map<string, ReturnType<typeof emptyProgress>>()
-          for (const { n, planId, state } of counts) {
+          const progressOf = (planId: string) => {
             let progress = byPlan.get(planId)
             if (progress === undefined) byPlan.set(planId, progress = emptyProgress())
-            progress[state] = n
+            return progress
           }
+          for (const { n, planId, state } of counts) progressOf(planId)[state] = n
+          for (const { n, planId } of unchecked) progressOf(planId).unchecked = n
           return rows.map((row): Plan => ({
             ...row,
             progress: byPlan.get(row.id) ?? emptyProgress()
           })) as ReadonlyArray<Plan>
-        })
+        }
+      )
+    }
 
     const planOf = (id: string) =>
       Effect.flatMap(findPlanRow(id), (row) =>
@@ -369,6 +391,8 @@ export const make = (
           Effect.map(
             encodeItemRow({
               ...item,
+              // A checking plan's preflights are asked after it is saved.
+              preflight: input.checking === true ? null : item.preflight,
               planId: id,
               position,
               state: "pending",
@@ -549,10 +573,14 @@ export const make = (
     const cancel = Effect.fn("SqlReclaimStore.cancel")(function*(planId: string, actor: string) {
       const at = iso(yield* Clock.currentTimeMillis)
       return yield* Effect.gen(function*() {
-        const moved = yield* sql`UPDATE reclaim_plans SET status = 'cancelled', cancelled_by = ${text(actor)},
-            finished_at = ${at}
-          WHERE id = ${planId} AND status IN ('review', 'approved') RETURNING id`
-        if (moved.length === 0) return yield* refusal(planId, (p) => `plan ${planId} is ${p.status}`)
+        yield* sql.withTransaction(Effect.gen(function*() {
+          const moved = yield* sql`UPDATE reclaim_plans SET status = 'cancelled', cancelled_by = ${text(actor)},
+              finished_at = ${at}
+            WHERE id = ${planId} AND status IN ('checking', 'review', 'approved') RETURNING id`
+          if (moved.length === 0) return yield* refusal(planId, (p) => `plan ${planId} is ${p.status}`)
+          // A checking plan's job loses its lease with it: its next write is refused.
+          yield* sql`DELETE FROM reclaim_plan_leases WHERE plan_id = ${planId}`
+        }))
         return yield* requirePlan(planId)
       }).pipe(orStoreError("cannot cancel the plan"))
     })
@@ -595,6 +623,103 @@ export const make = (
       }).pipe(orStoreError("cannot take the plan's execution lease"))
     })
 
+    // --- the check of a plan's accounts with the provider --------------------------------------------
+
+    const claimChecking = Effect.fn("SqlReclaimStore.claimChecking")(function*(planId: string, owner: string) {
+      const now = yield* Clock.currentTimeMillis
+      const at = iso(now)
+      return yield* Effect.gen(function*() {
+        // As `claim`: the lease is taken when it is free, expired or the claimer's own, for a checking plan.
+        const taken = yield* sql`INSERT INTO reclaim_plan_leases (plan_id, owner, acquired_at, lease_expires_at)
+          SELECT p.id, ${T(owner)}, ${T(at)}, ${T(iso(now + leaseMs))} FROM reclaim_plans p
+          WHERE p.id = ${planId} AND p.status = 'checking'
+          ON CONFLICT (plan_id) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at,
+            lease_expires_at = excluded.lease_expires_at
+          WHERE reclaim_plan_leases.lease_expires_at < ${at} OR reclaim_plan_leases.owner = excluded.owner
+          RETURNING plan_id`
+        if (taken.length === 0) {
+          const plan = yield* findPlanRow(planId)
+          if (Option.isNone(plan)) return yield* notFound(`plan ${planId} does not exist`)
+          if (plan.value.status !== "checking") {
+            return yield* conflict(`plan ${planId} is ${plan.value.status}, not checking`)
+          }
+          return yield* conflict(`plan ${planId} is being checked by another job`)
+        }
+        return yield* requirePlan(planId)
+      }).pipe(orStoreError("cannot take the plan's lease"))
+    })
+
+    const findUncheckedItems = SqlSchema.findAll({
+      Request: Schema.Struct({ planId: Schema.String, limit: Schema.Number }),
+      Result: PlanItemRow,
+      execute: ({ limit, planId }) =>
+        sql`SELECT ${sql.literal(itemSelect)} FROM reclaim_plan_items i
+          WHERE i.plan_id = ${planId} AND i.preflight_json IS NULL
+            AND EXISTS (SELECT 1 FROM reclaim_plans p WHERE p.id = ${planId} AND p.status = 'checking')
+          ORDER BY i.position LIMIT ${limit}`
+    })
+
+    const uncheckedItems = (planId: string, limit: number) => {
+      const n = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0
+      return (n === 0 ? Effect.succeed([]) : findUncheckedItems({ planId, limit: n })).pipe(
+        Effect.map((items): ReadonlyArray<PlanItem> => items),
+        orStoreError("cannot read the plan's accounts still to be checked"),
+        Effect.withSpan("SqlReclaimStore.uncheckedItems")
+      )
+    }
+
+    const checkItems = Effect.fn("SqlReclaimStore.checkItems")(function*(
+      planId: string,
+      owner: string,
+      checked: ReadonlyArray<{ readonly externalId: string; readonly preflight: PlanItem["preflight"] }>
+    ) {
+      const at = iso(yield* Clock.currentTimeMillis)
+      return yield* Effect.gen(function*() {
+        const encoded = yield* Effect.forEach(checked, (c) => encodePreflight(c.preflight))
+        yield* sql.withTransaction(Effect.forEach(checked, (c, i) =>
+          Effect.gen(function*() {
+            const written = yield* sql`UPDATE reclaim_plan_items SET preflight_json = ${encoded[i]!}
+              WHERE plan_id = ${planId} AND external_id = ${text(c.externalId)} AND ${leaseHeld(planId, owner, at)}
+                AND EXISTS (SELECT 1 FROM reclaim_plans p WHERE p.id = ${planId} AND p.status = 'checking')
+              RETURNING position`
+            if (written.length > 0) return
+            const item = yield* findItemState({ planId, externalId: c.externalId })
+            return yield* Effect.fail(
+              Option.isNone(item)
+                ? noItem(planId, c.externalId)
+                : conflict(`the check of plan ${planId} lost its lease: ${owner} may no longer write its accounts`)
+            )
+          }), { discard: true }))
+      }).pipe(orStoreError("cannot record the accounts' preflights"))
+    })
+
+    const finishChecking = Effect.fn("SqlReclaimStore.finishChecking")(function*(
+      planId: string,
+      owner: string,
+      outcome: { readonly status: "review" } | { readonly status: "cancelled"; readonly reason: string }
+    ) {
+      const at = iso(yield* Clock.currentTimeMillis)
+      return yield* Effect.gen(function*() {
+        yield* sql.withTransaction(Effect.gen(function*() {
+          if (outcome.status === "review") {
+            const [left] = yield* countItems(sql`i.plan_id = ${planId} AND i.preflight_json IS NULL`)
+            if ((left?.n ?? 0) > 0) return yield* conflict(`plan ${planId} has accounts still to be checked`)
+          }
+          // Each statement carries its own condition: a cancel committed meanwhile leaves nothing to end.
+          const released = yield* sql`DELETE FROM reclaim_plan_leases
+            WHERE plan_id = ${planId} AND owner = ${text(owner)} AND lease_expires_at >= ${at} RETURNING plan_id`
+          const ended = released.length === 0 ? [] : yield* (outcome.status === "review"
+            ? sql`UPDATE reclaim_plans SET status = 'review' WHERE id = ${planId} AND status = 'checking'
+              RETURNING id`
+            : sql`UPDATE reclaim_plans SET status = 'cancelled', cancelled_by = 'system',
+                stopped_because = ${text(outcome.reason)}, finished_at = ${at}
+              WHERE id = ${planId} AND status = 'checking' RETURNING id`)
+          if (ended.length === 0) return yield* refusal(planId, () => `the check of plan ${planId} lost its lease`)
+        }))
+        return yield* requirePlan(planId)
+      }).pipe(orStoreError("cannot finish the check of the plan"))
+    })
+
     const renew = Effect.fn("SqlReclaimStore.renew")(function*(planId: string, owner: string) {
       const now = yield* Clock.currentTimeMillis
       const renewed = yield* sql`UPDATE reclaim_plan_leases SET lease_expires_at = ${iso(now + leaseMs)}
@@ -630,7 +755,7 @@ export const make = (
 
     const abandonedPlans = Effect.gen(function*() {
       const at = iso(yield* Clock.currentTimeMillis)
-      const abandoned = sql`p.status = 'running' AND NOT EXISTS (SELECT 1 FROM reclaim_plan_leases l
+      const abandoned = sql`p.status IN ('running', 'checking') AND NOT EXISTS (SELECT 1 FROM reclaim_plan_leases l
         WHERE l.plan_id = p.id AND l.lease_expires_at >= ${at})`
       return yield* findPlanRows(abandoned, "asc", 1_000).pipe(
         Effect.flatMap(withProgress),
@@ -721,6 +846,10 @@ export const make = (
       getItem,
       approve,
       cancel,
+      claimChecking,
+      uncheckedItems,
+      checkItems,
+      finishChecking,
       claim,
       renew,
       nextItems,

@@ -442,12 +442,16 @@ describe("query plans of reclaiming on SQLite", () => {
               monthly: {},
               unpriced: 0,
               excluded: [],
-              items: items(3_000)
+              items: items(3_000),
+              // The second of each connection is checked with the provider after it is saved.
+              checking: j === 1
             })
             planIds.push(plan.id)
           }
         }
         const planId = planIds[2]!
+        const ok = { allowed: true, method: "lifecycle", methodLabel: "Deactivate", reason: null, hint: null }
+        const checkingId = planIds[3]!
         const recorded = new Map<string, ReadonlyArray<unknown>>()
         const record: Statement.Statement.Transformer = (self) =>
           Effect.sync(() => {
@@ -487,6 +491,16 @@ describe("query plans of reclaiming on SQLite", () => {
           yield* reclaim.freedSeats(planId)
           yield* reclaim.actedCost(connectionIds[1]!, "2026-03-02T00:00:00.000Z")
           yield* reclaim.abandonedPlans
+          yield* reclaim.claimChecking(checkingId, "check-1")
+          const unchecked = yield* reclaim.uncheckedItems(checkingId, 100)
+          yield* reclaim.checkItems(
+            checkingId,
+            "check-1",
+            unchecked.map((i) => ({ externalId: i.externalId, preflight: ok }))
+          )
+          yield* reclaim.uncheckedItems(checkingId, 100)
+          yield* reclaim.getPlan(checkingId)
+          yield* reclaim.finishChecking(checkingId, "check-1", { status: "cancelled", reason: "the key was revoked" })
           yield* reclaim.finishPlan(planId, "job-1", { status: "done" })
           yield* reclaim.listPolicies(connectionIds[0]!)
           yield* reclaim.listPrices(connectionIds[0]!)
@@ -498,7 +512,7 @@ describe("query plans of reclaiming on SQLite", () => {
         const tables: Record<string, string> = { i: "reclaim_plan_items", p: "reclaim_plans" }
         const grown = new Set(["reclaim_plan_items", "reclaim_plans", "reclaim_plan_leases", "reclaim_policies"])
         // Index walks that are the plan: every plan newest first, up to the limit; the running plans alone.
-        const walks = /^SCAN p USING INDEX (reclaim_plans_by_created|reclaim_plans_running)$/
+        const walks = /^SCAN p USING INDEX (reclaim_plans_by_created|reclaim_plans_unfinished)$/
         try {
           for (const [sql, params] of recorded) {
             if (!/reclaim_/.test(sql)) continue

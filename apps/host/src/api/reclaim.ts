@@ -110,8 +110,9 @@ export const reclaimRoutes: ReadonlyArray<ApiRoute> = [
     method: "post",
     path: "/policies/:id/plans",
     tag: "reclaim",
-    summary: "Makes a plan from the policy and the last applied sync, with each account's evidence and the " +
-      "provider's preflight answer (operator)",
+    summary: "Makes a plan from the policy and the last applied sync, with each account's evidence (operator); " +
+      "the provider's preflight answers are asked after it is saved: it is `checking` (progress.unchecked) until " +
+      "every account has one, then in review",
     response: { status: 201, schema: PlanView },
     errors: [403, 404, 409, 502, 503],
     handler: ({ params, principal }) => Effect.map(Reclaim.makePlan(params.id!, principal), planView)

@@ -296,7 +296,9 @@ const PlanSummary = Schema.Struct({
     refused: Schema.Number,
     failed: Schema.Number,
     pending: Schema.Number,
-    acting: Schema.Number
+    acting: Schema.Number,
+    // Hosts before 0.3 did not say.
+    unchecked: Schema.optionalWith(Schema.Number, { default: () => 0 })
   })
 })
 const Plans = Schema.Struct({ data: Schema.Array(PlanSummary) })
@@ -362,12 +364,29 @@ const plansShow = Command.make("show", { plan: planArg, format }, ({ format, pla
 
 const plansMake = Command.make("make", {
   policy: Args.text({ name: "policy" }).pipe(Args.withDescription("A policy's id")),
+  noWait: Options.boolean("no-wait").pipe(
+    Options.withDescription("Return while the provider is still asked about the plan's accounts")
+  ),
   format
-}, ({ format, policy }) =>
+}, ({ format, noWait, policy }) =>
   Effect.gen(function*() {
     const api = yield* HostApi
-    yield* printPlan(yield* api.json("POST", `/api/policies/${encodeURIComponent(policy)}/plans`, PlanSummary), format)
-  })).pipe(Command.withDescription("Makes a plan from a policy and the last applied sync"), withApi)
+    let current = yield* api.json("POST", `/api/policies/${encodeURIComponent(policy)}/plans`, PlanSummary)
+    let last = ""
+    while (!noWait && current.status === "checking") {
+      const line = `${current.accounts - current.progress.unchecked} of ${current.accounts} accounts checked`
+      if (line !== last && format !== "json") yield* Console.error(line)
+      last = line
+      yield* Effect.sleep(Duration.seconds(1))
+      current = yield* api.json("GET", planPath(current.id), PlanSummary)
+    }
+    yield* printPlan(current, format)
+  })).pipe(
+    Command.withDescription(
+      "Makes a plan from a policy and the last applied sync, and waits while the provider is asked about its accounts"
+    ),
+    withApi
+  )
 
 const plansApprove = Command.make("approve", { plan: planArg, format }, ({ format, plan }) =>
   Effect.gen(function*() {

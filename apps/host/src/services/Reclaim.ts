@@ -9,6 +9,7 @@
  */
 import { ConnectionStore } from "@seatkeeper/core/Connection"
 import { InventoryStore, type StoredAccount } from "@seatkeeper/core/Inventory"
+import type { ProviderConnection } from "@seatkeeper/core/Provider"
 import type { ProviderError } from "@seatkeeper/core/ProviderError"
 import * as ProviderHttp from "@seatkeeper/core/ProviderHttp"
 import { costOf, evaluate, Money, monthlyCost, Price, ReclaimPolicy } from "@seatkeeper/core/Reclaim"
@@ -19,8 +20,10 @@ import { SyncStore } from "@seatkeeper/core/SyncStore"
 import { makeOwner } from "@seatkeeper/store/SyncOwner"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { Conflict, Forbidden, InvalidInput, NotFound } from "../errors.js"
 import { decodeBody } from "../inputs.js"
@@ -82,6 +85,10 @@ export const SavingsView = Schema.Struct({
 export interface SavingsView extends Schema.Schema.Type<typeof SavingsView> {}
 
 const HOUR_MS = 3_600_000
+/** Accounts asked about per write of a plan's check: its progress moves by that much. */
+const CHECK_BATCH = 20
+/** How long making a plan waits for its check before answering `checking`. */
+const checkWait = Duration.seconds(3)
 /** The provider's codes for "not this account" (as the execution engine reads them): not the credentials. */
 const ACCOUNT_REFUSAL = /forbidden\.(action|targetUnverified)|ADMIN-UAM-403/
 const DAY_MS = 86_400_000
@@ -262,56 +269,23 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
         (key) => plans.get(key) ?? null
       )
       const live = yield* upstream.connect(connection)
-      // The provider's read-only answer for each account, before anything is approved.
-      const items = yield* Effect.forEach(candidates, (c) =>
-        Effect.gen(function*() {
-          // The provider's answer about one account (it has no such account, it refuses to look) is that
-          // account's preflight, shown in the plan; only an error about the connection fails the plan.
-          const preflight = live.preflight === undefined
-            ? null
-            : yield* live.preflight({
-              externalId: c.externalId,
-              managed: c.managed ?? undefined,
-              roles: c.roles,
-              attributes: c.attributes
-            }, "suspend").pipe(
-              Effect.catchIf(
-                (e) => e.reason === "NotFound" || (e.reason === "Forbidden" && ACCOUNT_REFUSAL.test(e.code ?? "")),
-                (e) =>
-                  Effect.succeed({
-                    allowed: false,
-                    method: "default",
-                    methodLabel: "the provider's preflight did not answer for this account",
-                    reason: e.message,
-                    hint: e.hint
-                  })
-              )
-            )
-          return {
-            externalId: c.externalId,
-            displayName: c.displayName,
-            email: c.email,
-            managed: c.managed,
-            roles: c.roles,
-            attributes: c.attributes,
-            lastActiveAt: c.lastActiveAt,
-            seats: c.seats,
-            action: "suspend" as const,
-            preflight: preflight === null
-              ? null
-              : {
-                allowed: preflight.allowed,
-                method: preflight.method,
-                methodLabel: preflight.methodLabel,
-                reason: preflight.reason ?? null,
-                hint: preflight.hint ?? null
-              },
-            monthly: costOf(prices, c.seats).monthly
-          }
-        }), { concurrency: 4 }).pipe(
-          // Someone waits for the plan: its preflights go before a running sync's pages in the budget.
-          Effect.provideService(ProviderHttp.Priority, "interactive")
-        )
+      // The provider's read-only answer for each account is asked after the plan is saved, by a job of its own
+      // (`checking`): at Atlassian's ~200 requests a minute, 18,000 accounts take an hour and a half, longer
+      // than any request may wait. A provider without preflights has nothing to ask: the plan is in review.
+      const checking = live.preflight !== undefined && candidates.length > 0
+      const items = candidates.map((c) => ({
+        externalId: c.externalId,
+        displayName: c.displayName,
+        email: c.email,
+        managed: c.managed,
+        roles: c.roles,
+        attributes: c.attributes,
+        lastActiveAt: c.lastActiveAt,
+        seats: c.seats,
+        action: "suspend" as const,
+        preflight: null,
+        monthly: costOf(prices, c.seats).monthly
+      }))
       const cost = costOf(prices, candidates.flatMap((c) => c.seats))
       const plan = yield* store.createPlan({
         connectionId: connection.id,
@@ -324,7 +298,8 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
         monthly: cost.monthly,
         unpriced: cost.unpriced,
         excluded,
-        items
+        items,
+        checking
       })
       yield* record(
         principal,
@@ -334,18 +309,120 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
         { policyId, policyVersion: stored.version },
         `${plan.accounts} accounts, ${plan.seats} seats`
       )
-      // Ready for approval: a plan with something to do that may be executed (an empty or blocked one is not).
-      if (plan.accounts > 0 && plan.blockedBecause === null) {
-        yield* webhooks.notify("plan.ready", readyText(plan), {
+      if (!checking) {
+        yield* notifyReady(plan)
+        return plan
+      }
+      const jobOwner = makeOwner()
+      // Another process's resume may have taken the new plan first (it has no lease until here): it checks it.
+      const claimed = yield* store.claimChecking(plan.id, jobOwner).pipe(
+        Effect.catchIf((e) => e.reason === "Conflict", () => Effect.succeed(undefined))
+      )
+      if (claimed !== undefined) {
+        const job = yield* FiberSet.run(fibers, checkJob(claimed, jobOwner))
+        // A plan checked within a few seconds is answered in review; a larger one is answered `checking`, and
+        // its page (or GET /api/plans/:id) follows the check.
+        yield* Fiber.await(job).pipe(Effect.timeout(checkWait), Effect.ignore)
+      }
+      return yield* requirePlan(plan.id)
+    })
+
+    // Ready for approval: a plan with something to do that may be executed (an empty or blocked one is not).
+    const notifyReady = (plan: Plan) =>
+      plan.accounts > 0 && plan.blockedBecause === null
+        ? webhooks.notify("plan.ready", readyText(plan), {
           planId: plan.id,
-          connectionId: connection.id,
+          connectionId: plan.connectionId,
           accounts: plan.accounts,
           seats: plan.seats,
           monthly: plan.monthly
         })
-      }
-      return plan
-    })
+        : Effect.void
+
+    /** The provider's answer about one account (it has no such account, it refuses to look) is that account's preflight. */
+    const preflightOf = (live: ProviderConnection, item: PlanItem) =>
+      live.preflight!({
+        externalId: item.externalId,
+        managed: item.managed ?? undefined,
+        roles: item.roles,
+        attributes: item.attributes
+      }, "suspend").pipe(
+        Effect.map((answer) => ({
+          allowed: answer.allowed,
+          method: answer.method,
+          methodLabel: answer.methodLabel,
+          reason: answer.reason ?? null,
+          hint: answer.hint ?? null
+        })),
+        // Only an error about the connection (credentials, the provider unavailable) stops the check.
+        Effect.catchIf(
+          (e) => e.reason === "NotFound" || (e.reason === "Forbidden" && ACCOUNT_REFUSAL.test(e.code ?? "")),
+          (e) =>
+            Effect.succeed({
+              allowed: false,
+              method: "default",
+              methodLabel: "the provider's preflight did not answer for this account",
+              reason: e.message,
+              hint: e.hint ?? null
+            })
+        ),
+        Effect.map((preflight) => ({ externalId: item.externalId, preflight }))
+      )
+
+    /**
+     * Asks the provider about each account of a `checking` plan (its lease taken by `jobOwner`), a batch at a
+     * time, ahead of syncs' pages in the budget; then the plan is in review (and the webhooks told), or
+     * cancelled with why when the provider could not be asked. Stopping the host leaves it `checking`; the
+     * next start (or a scheduler tick) resumes it where it stopped.
+     */
+    const checkJob = (plan: Plan, jobOwner: string) =>
+      Effect.gen(function*() {
+        const connection = yield* requireConnection(plan.connectionId)
+        const live = yield* upstream.connect(connection)
+        yield* store.renew(plan.id, jobOwner).pipe(
+          Effect.repeat(Schedule.spaced(heartbeatEvery ?? Duration.seconds(10))),
+          Effect.forkScoped
+        )
+        for (;;) {
+          const batch = yield* store.uncheckedItems(plan.id, CHECK_BATCH)
+          if (batch.length === 0) break
+          if (live.preflight === undefined) {
+            return yield* Effect.fail(
+              new Conflict({ message: `${connection.provider} no longer answers preflights: make the plan again` })
+            )
+          }
+          const checked = yield* Effect.forEach(batch, (item) => preflightOf(live, item), { concurrency: 4 }).pipe(
+            Effect.provideService(ProviderHttp.Priority, "interactive")
+          )
+          yield* store.checkItems(plan.id, jobOwner, checked)
+        }
+        const reviewed = yield* store.finishChecking(plan.id, jobOwner, { status: "review" })
+        yield* notifyReady(reviewed)
+      }).pipe(
+        Effect.scoped,
+        Effect.catchAll((error) =>
+          // Lost lease or cancelled meanwhile (the plan is another job's, or no one's), or removed with its
+          // connection: nothing to end here.
+          (error._tag === "StoreError" && (error.reason === "Conflict" || error.reason === "NotFound")) ||
+            error._tag === "NotFound"
+            ? Effect.logInfo("a reclaim plan's check stopped: " + error.message)
+            : Effect.gen(function*() {
+              const reason = `the provider could not be asked about the accounts: ${error.message}`
+              yield* store.finishChecking(plan.id, jobOwner, { status: "cancelled", reason })
+              yield* audit.record({
+                actor: "system",
+                action: "plan.cancel",
+                connectionId: plan.connectionId,
+                target: plan.id,
+                input: {},
+                outcome: "error",
+                detail: reason
+              })
+            })
+        ),
+        Effect.catchAllCause((cause) => Effect.logError("a reclaim plan's check stopped on an error", cause)),
+        Effect.annotateLogs({ planId: plan.id })
+      )
 
     /** Who is new in this plan and who dropped out, against the previous plan of the same policy. */
     const compare = Effect.fn("Reclaim.compare")(function*(planId: string) {
@@ -366,6 +443,16 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
           })
         )
       }
+      if (plan.status === "checking") {
+        return yield* Effect.fail(
+          new Conflict({
+            message: `the provider is still being asked about the plan's accounts (${
+              plan.accounts - plan.progress.unchecked
+            } of ${plan.accounts} checked)`,
+            hint: `it goes to review when every account is checked: follow it with GET /api/plans/${plan.id}`
+          })
+        )
+      }
       if (plan.status !== "review") {
         return yield* Effect.fail(new Conflict({ message: `the plan is ${plan.status}, not waiting for approval` }))
       }
@@ -377,7 +464,7 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
     const cancel = Effect.fn("Reclaim.cancel")(function*(planId: string, principal: Principal) {
       yield* requireRole(principal, "operator", "cancel reclaim plans")
       const plan = yield* requirePlan(planId)
-      if (plan.status !== "review" && plan.status !== "approved") {
+      if (plan.status !== "checking" && plan.status !== "review" && plan.status !== "approved") {
         return yield* Effect.fail(
           new Conflict({ message: `the plan is ${plan.status}; only a plan not yet executed can be cancelled` })
         )
@@ -542,11 +629,16 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
       for (const plan of abandoned) {
         // Another process may resume it first: whoever takes the lease runs it.
         const jobOwner = makeOwner()
-        const claimed = yield* claim(plan.id, jobOwner).pipe(Effect.option)
-        if (Option.isNone(claimed)) continue
-        yield* Effect.logWarning("resuming a reclaim plan whose job stopped").pipe(
-          Effect.annotateLogs({ planId: plan.id })
+        const checking = plan.status === "checking"
+        const claimed = yield* (checking ? store.claimChecking(plan.id, jobOwner) : claim(plan.id, jobOwner)).pipe(
+          Effect.option
         )
+        if (Option.isNone(claimed)) continue
+        yield* Effect.logWarning(
+          checking
+            ? "resuming the check of a reclaim plan whose job stopped"
+            : "resuming a reclaim plan whose job stopped"
+        ).pipe(Effect.annotateLogs({ planId: plan.id }))
         yield* audit.record({
           actor: "system",
           action: "plan.resume",
@@ -556,7 +648,10 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
           outcome: "ok",
           detail: null
         })
-        yield* FiberSet.run(fibers, runJob(claimed.value, "system", jobOwner))
+        yield* FiberSet.run(
+          fibers,
+          checking ? checkJob(claimed.value, jobOwner) : runJob(claimed.value, "system", jobOwner)
+        )
         resumed++
       }
       return resumed

@@ -262,6 +262,7 @@ const statusColours: Record<string, string> = {
   "dry-run": "b-blue",
   unknown: "b-purple",
   // reclaim plans and their accounts
+  checking: "b-blue",
   review: "b-blue",
   approved: "b-green",
   done: "b-green",

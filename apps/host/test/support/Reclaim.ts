@@ -72,8 +72,16 @@ export const createPolicy = async (request: Request, connectionId: string, polic
     "creating a policy"
   ).body
 
-export const makePlan = async (request: Request, policyId: string) =>
-  expectStatus(await request("POST", `/api/policies/${policyId}/plans`), 201, "making a plan").body
+/** Makes a plan and waits for its check with the provider (a large plan is answered `checking`). */
+export const makePlan = async (request: Request, policyId: string) => {
+  let plan = expectStatus(await request("POST", `/api/policies/${policyId}/plans`), 201, "making a plan").body
+  for (let i = 0; plan.status === "checking"; i++) {
+    if (i > 600) throw new Error(`plan ${plan.id} is still checking after a minute`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    plan = expectStatus(await request("GET", `/api/plans/${plan.id}`), 200, "following a plan's check").body
+  }
+  return plan
+}
 
 export interface PlanItemJson {
   readonly externalId: string

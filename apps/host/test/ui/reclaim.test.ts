@@ -570,6 +570,35 @@ describe("reclaim and admin pages", () => {
       expect(audit).toContain("user.create by admin")
     })
 
+    it("Should show a plan still being checked with the provider: its progress, a page that refreshes, cancel but no approve", async () => {
+      const olive = sessions["Olive Operator"]!
+      sandbox.clearFaults()
+      sandbox.injectFault({ kind: "slow", delayMs: 1_500 }, { on: "manage", times: 10_000 })
+      try {
+        const made = await olive.post(`${policyPath}/plans`)
+        expect(made.status).toBe(303)
+        const checkingPath = made.location!.split("?")[0]!
+        expect(checkingPath).not.toBe(planPath)
+        const page = await sessions["Ann Approver"]!.get(checkingPath)
+        expect(page.status).toBe(200)
+        expect(page.text).toContain("badge b-blue\">checking<")
+        expect(visible(page.text)).toMatch(
+          /asking the provider about each account before it can be approved: \d+ of \d+ checked/
+        )
+        expect(page.text).toContain("http-equiv=\"refresh\"")
+        expect(page.text).not.toContain("Approve plan")
+        const mine = await olive.get(checkingPath)
+        expect(mine.text).toMatch(/<button type="submit" class="">Cancel plan<\/button>/)
+        const cancelled = await olive.post(`${checkingPath}/cancel`)
+        expect(cancelled.status).toBe(303)
+        const after = await olive.get(cancelled.location!)
+        expect(after.text).toContain("badge b-grey\">cancelled<")
+        expect(after.text).not.toContain("http-equiv=\"refresh\"")
+      } finally {
+        sandbox.clearFaults()
+      }
+    })
+
     it("Should archive a policy", async () => {
       const archived = await sessions["Olive Operator"]!.post(`${policyPath}/archive`)
       expect(archived.status).toBe(303)

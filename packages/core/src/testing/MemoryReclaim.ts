@@ -54,8 +54,12 @@ export const makeReclaimStore = (options: {
   const now = Clock.currentTimeMillis
 
   const progressOf = (planId: string): PlanProgress => {
-    const p = { pending: 0, acting: 0, done: 0, refused: 0, failed: 0, skipped: 0, undone: 0 }
-    for (const item of items.get(planId) ?? []) p[item.state]++
+    const p = { pending: 0, acting: 0, done: 0, refused: 0, failed: 0, skipped: 0, undone: 0, unchecked: 0 }
+    const checking = plans.get(planId)?.status === "checking"
+    for (const item of items.get(planId) ?? []) {
+      p[item.state]++
+      if (checking && item.preflight === null) p.unchecked++
+    }
     return p
   }
   const view = (plan: Mutable<Plan>): Plan => ({ ...plan, progress: progressOf(plan.id) })
@@ -153,6 +157,8 @@ export const makeReclaimStore = (options: {
           id,
           input.items.map((item, position) => ({
             ...item,
+            // A checking plan's preflights are asked after it is saved.
+            preflight: input.checking === true ? null : item.preflight,
             planId: id,
             position,
             state: "pending",
@@ -280,9 +286,10 @@ export const makeReclaimStore = (options: {
     cancel: (planId, actor) =>
       Effect.gen(function*() {
         const plan = yield* requirePlan(planId)
-        if (plan.status !== "review" && plan.status !== "approved") {
+        if (plan.status !== "checking" && plan.status !== "review" && plan.status !== "approved") {
           return yield* conflict(`plan ${planId} is ${plan.status}`)
         }
+        if (plan.status === "checking") leases.delete(planId)
         plan.status = "cancelled"
         plan.cancelledBy = actor
         plan.finishedAt = iso(yield* now)
@@ -306,6 +313,58 @@ export const makeReclaimStore = (options: {
         if (plan.startedAt === null) plan.startedAt = iso(at)
         plan.status = "running"
         plan.stoppedBecause = null
+        return view(plan)
+      }),
+    claimChecking: (planId, owner) =>
+      Effect.gen(function*() {
+        const at = yield* now
+        const plan = yield* requirePlan(planId)
+        const lease = leases.get(planId)
+        if (lease !== undefined && lease.expiresAt >= at && lease.owner !== owner) {
+          return yield* conflict(`plan ${planId} is being checked by another job`)
+        }
+        if (plan.status !== "checking") return yield* conflict(`plan ${planId} is ${plan.status}, not checking`)
+        leases.set(planId, { owner, expiresAt: at + options.leaseMs })
+        return view(plan)
+      }),
+    uncheckedItems: (planId, limit) =>
+      Effect.sync(() =>
+        plans.get(planId)?.status !== "checking"
+          ? []
+          : (items.get(planId) ?? []).filter((i) => i.preflight === null).slice(0, Math.max(0, limit)).map((i) => ({
+            ...i
+          }))
+      ),
+    checkItems: (planId, owner, checked) =>
+      Effect.gen(function*() {
+        const plan = yield* requirePlan(planId)
+        const found = yield* Effect.forEach(checked, (c) => requireItem(planId, c.externalId))
+        if (!holds(planId, owner, yield* now) || plan.status !== "checking") {
+          return yield* conflict(
+            `the check of plan ${planId} lost its lease: ${owner} may no longer write its accounts`
+          )
+        }
+        found.forEach((item, i) => {
+          item.preflight = checked[i]!.preflight
+        })
+      }),
+    finishChecking: (planId, owner, outcome) =>
+      Effect.gen(function*() {
+        const at = yield* now
+        const plan = yield* requirePlan(planId)
+        if (!holds(planId, owner, at) || plan.status !== "checking") {
+          return yield* conflict(`the check of plan ${planId} lost its lease`)
+        }
+        if (outcome.status === "review" && (items.get(planId) ?? []).some((i) => i.preflight === null)) {
+          return yield* conflict(`plan ${planId} has accounts still to be checked`)
+        }
+        leases.delete(planId)
+        plan.status = outcome.status
+        if (outcome.status === "cancelled") {
+          plan.cancelledBy = "system"
+          plan.stoppedBecause = outcome.reason
+          plan.finishedAt = iso(at)
+        }
         return view(plan)
       }),
     renew: (planId, owner) =>
@@ -349,7 +408,9 @@ export const makeReclaimStore = (options: {
     abandonedPlans: Effect.map(
       now,
       (at) =>
-        [...plans.values()].filter((p) => p.status === "running" && (leases.get(p.id)?.expiresAt ?? 0) < at).map(view)
+        [...plans.values()].filter((p) =>
+          (p.status === "running" || p.status === "checking") && (leases.get(p.id)?.expiresAt ?? 0) < at
+        ).map(view)
     ),
     markUndone: (planId, externalId) =>
       Effect.gen(function*() {

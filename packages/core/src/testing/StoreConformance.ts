@@ -377,6 +377,7 @@ const progress = (counts: Partial<PlanProgress>): PlanProgress => ({
   failed: 0,
   skipped: 0,
   undone: 0,
+  unchecked: 0,
   ...counts
 })
 
@@ -3052,6 +3053,143 @@ export const runStoreConformance = <E>(
       })
 
       // --- reclaim: items -------------------------------------------------------------------------------
+
+      describe("checking plans", () => {
+        const checkingPlan = (count: number) =>
+          Effect.gen(function*() {
+            const c = yield* newConnection()
+            const policy = yield* newPolicy(c.id)
+            return yield* Effect.flatMap(ReclaimStore, (store) =>
+              store.createPlan({
+                connectionId: c.id,
+                policy,
+                createdBy: "alice",
+                basedOnRunId: `run-of-${c.id}`,
+                dataAt: iso(BASE),
+                blockedBecause: null,
+                fourEyes: false,
+                monthly: { EUR: 7.75 * count },
+                unpriced: 0,
+                excluded: [],
+                items: Array.from({ length: count }, (_, i) => itemOf(i)),
+                checking: true
+              }))
+          })
+        const allowed = { allowed: true, method: "lifecycle", methodLabel: "Deactivate", reason: null, hint: null }
+        const refusedBySso = {
+          allowed: false,
+          method: "lifecycle",
+          methodLabel: "Deactivate",
+          reason: "managed by an identity provider",
+          hint: "suspend it in the identity provider"
+        }
+
+        it.effect(
+          "a checking plan is saved without preflights, and goes to review once its job has checked every account",
+          () =>
+            Effect.gen(function*() {
+              const store = yield* ReclaimStore
+              const plan = yield* checkingPlan(3)
+              assert.deepInclude(plan, { status: "checking", accounts: 3 })
+              assert.deepStrictEqual(plan.progress, progress({ pending: 3, unchecked: 3 }))
+              const page = yield* store.listItems({ planId: plan.id, limit: 10 })
+              assert.deepStrictEqual(page.data.map((i) => i.preflight), [null, null, null], "asked after it is saved")
+              assert.strictEqual(reasonOf(yield* failure(store.approve(plan.id, "bob"))), "Conflict", "not approvable")
+              assert.strictEqual(reasonOf(yield* failure(store.claim(plan.id, "job-1"))), "Conflict", "not executable")
+
+              yield* store.claimChecking(plan.id, "job-1")
+              assert.strictEqual(reasonOf(yield* failure(store.claimChecking(plan.id, "job-2"))), "Conflict")
+              assert.deepStrictEqual((yield* store.uncheckedItems(plan.id, 2)).map((i) => i.externalId), ["p0", "p1"])
+              const lost = yield* failure(
+                store.checkItems(plan.id, "job-2", [{ externalId: "p0", preflight: allowed }])
+              )
+              assert.strictEqual(reasonOf(lost), "Conflict", "only the lease's holder writes")
+              yield* store.checkItems(plan.id, "job-1", [
+                { externalId: "p0", preflight: allowed },
+                { externalId: "p1", preflight: refusedBySso }
+              ])
+              assert.strictEqual(Option.getOrThrow(yield* store.getPlan(plan.id)).progress.unchecked, 1)
+              assert.deepStrictEqual((yield* store.uncheckedItems(plan.id, 10)).map((i) => i.externalId), ["p2"])
+
+              // All or none: an unknown account writes nothing of the batch.
+              const unknown = yield* failure(store.checkItems(plan.id, "job-1", [
+                { externalId: "p2", preflight: allowed },
+                { externalId: "p7", preflight: allowed }
+              ]))
+              assert.strictEqual(reasonOf(unknown), "NotFound")
+              assert.deepStrictEqual((yield* store.uncheckedItems(plan.id, 10)).map((i) => i.externalId), ["p2"])
+              const early = yield* failure(store.finishChecking(plan.id, "job-1", { status: "review" }))
+              assert.strictEqual(reasonOf(early), "Conflict", "an account is still to be checked")
+
+              yield* store.checkItems(plan.id, "job-1", [{ externalId: "p2", preflight: null }])
+              assert.deepStrictEqual(
+                (yield* store.uncheckedItems(plan.id, 10)).map((i) => i.externalId),
+                ["p2"],
+                "a preflight that did not answer is not a check"
+              )
+              yield* store.checkItems(plan.id, "job-1", [{ externalId: "p2", preflight: allowed }])
+              const stranger = yield* failure(store.finishChecking(plan.id, "job-2", { status: "review" }))
+              assert.strictEqual(reasonOf(stranger), "Conflict")
+              const reviewed = yield* store.finishChecking(plan.id, "job-1", { status: "review" })
+              assert.deepInclude(reviewed, { status: "review", cancelledBy: null, stoppedBecause: null })
+              assert.deepStrictEqual(reviewed.progress, progress({ pending: 3 }))
+              assert.deepStrictEqual(
+                (yield* store.listItems({ planId: plan.id, limit: 10 })).data.map((i) => i.preflight),
+                [allowed, refusedBySso, allowed]
+              )
+              assert.deepStrictEqual(yield* store.uncheckedItems(plan.id, 10), [])
+              assert.strictEqual(reasonOf(yield* failure(store.claimChecking(plan.id, "job-1"))), "Conflict")
+              assert.strictEqual((yield* store.approve(plan.id, "bob")).status, "approved")
+            })
+        )
+
+        it.effect(
+          "a checking plan whose job stopped is abandoned and taken over; a cancel or a failed check ends it",
+          () =>
+            Effect.gen(function*() {
+              const store = yield* ReclaimStore
+              const abandoned = () => Effect.map(store.abandonedPlans, (plans) => plans.map((p) => p.id))
+              const never = yield* checkingPlan(2)
+              assert.include(yield* abandoned(), never.id, "saved, then its process died before it was claimed")
+              yield* store.claimChecking(never.id, "job-1")
+              assert.notInclude(yield* abandoned(), never.id, "its lease is live")
+              yield* store.checkItems(never.id, "job-1", [{ externalId: "p0", preflight: allowed }])
+              yield* expireLease
+              assert.include(yield* abandoned(), never.id)
+              yield* store.claimChecking(never.id, "job-2")
+              const late = yield* failure(
+                store.checkItems(never.id, "job-1", [{ externalId: "p1", preflight: allowed }])
+              )
+              assert.strictEqual(reasonOf(late), "Conflict", "the first job lost its lease")
+              assert.deepStrictEqual((yield* store.uncheckedItems(never.id, 10)).map((i) => i.externalId), ["p1"])
+
+              yield* tick
+              const cancelled = yield* store.cancel(never.id, "carol")
+              assert.deepInclude(cancelled, { status: "cancelled", cancelledBy: "carol", finishedAt: yield* now })
+              assert.strictEqual(cancelled.progress.unchecked, 0)
+              const after = yield* failure(
+                store.checkItems(never.id, "job-2", [{ externalId: "p1", preflight: allowed }])
+              )
+              assert.strictEqual(reasonOf(after), "Conflict", "a cancelled plan's job writes nothing")
+              assert.deepStrictEqual(yield* store.uncheckedItems(never.id, 10), [])
+              assert.notInclude(yield* abandoned(), never.id)
+
+              const failed = yield* checkingPlan(1)
+              yield* store.claimChecking(failed.id, "job-3")
+              const ended = yield* store.finishChecking(failed.id, "job-3", {
+                status: "cancelled",
+                reason: "Atlassian refused the API key"
+              })
+              assert.deepInclude(ended, {
+                status: "cancelled",
+                cancelledBy: "system",
+                stoppedBecause: "Atlassian refused the API key",
+                finishedAt: yield* now
+              })
+              assert.notInclude(yield* abandoned(), failed.id)
+            })
+        )
+      })
 
       describe("plan items", () => {
         it.effect("nextItems gives acting items first, then pending, in order; journal and finishItem record each step", () =>

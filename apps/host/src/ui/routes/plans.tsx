@@ -195,7 +195,9 @@ const Decisions: FC<{ plan: Plan; session: Session; now: number }> = ({ now, pla
       blocks.push(form("execute", plan.status === "stopped" ? "Resume execution" : "Execute plan", "danger"))
     } else blocks.push(<p class="small">{`It cannot be executed: ${plan.blockedBecause}.`}</p>)
   }
-  if (can(session, "operator") && (plan.status === "review" || plan.status === "approved")) {
+  if (
+    can(session, "operator") && (plan.status === "checking" || plan.status === "review" || plan.status === "approved")
+  ) {
     blocks.push(form("cancel", "Cancel plan", ""))
   }
   const deadline = undoDeadline(plan)
@@ -343,7 +345,7 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
     const wait = Number.parseInt(c.req.query("wait") ?? "0", 10) || 0
     // A started execution claims the plan in the background: reload until it runs (a few times at most).
     const claiming = notice === "execute-started" && plan.status === "approved" && wait < CLAIM_WAITS
-    const running = plan.status === "running"
+    const running = plan.status === "running" || plan.status === "checking"
     const undone = notice === "undone" ? Number.parseInt(c.req.query("count") ?? "", 10) : Number.NaN
     const rows = freedRows(freed, prices)
     const stateError = filterErrors.get("state") ?? filterErrors.get("limit") ?? filterErrors.get("cursor")
@@ -372,6 +374,16 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
             <dt>Status</dt>
             <dd>
               <Badge status={plan.status} />
+              {plan.status === "checking"
+                ? (
+                  <span class="small checking">
+                    {` asking the provider about each account before it can be approved: ` +
+                      `${formatCount(plan.accounts - plan.progress.unchecked)} of ${
+                        formatCount(plan.accounts)
+                      } checked`}
+                  </span>
+                )
+                : null}
               {plan.stoppedBecause === null
                 ? null
                 : <span class="small">{` stopped because ${plan.stoppedBecause}`}</span>}
