@@ -85,8 +85,11 @@ export const SavingsView = Schema.Struct({
 export interface SavingsView extends Schema.Schema.Type<typeof SavingsView> {}
 
 const HOUR_MS = 3_600_000
-/** Accounts asked about per write of a plan's check: its progress moves by that much. */
-const CHECK_BATCH = 20
+/**
+ * Accounts asked about at once, and per write of a plan's check: its progress moves by that much, and a plan
+ * cancelled meanwhile has at most these many questions in flight (the next write is refused).
+ */
+const CHECK_BATCH = 4
 /** How long making a plan waits for its check before answering `checking`. */
 const checkWait = Duration.seconds(3)
 /** The provider's codes for "not this account" (as the execution engine reads them): not the credentials. */
@@ -391,9 +394,10 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
               new Conflict({ message: `${connection.provider} no longer answers preflights: make the plan again` })
             )
           }
-          const checked = yield* Effect.forEach(batch, (item) => preflightOf(live, item), { concurrency: 4 }).pipe(
-            Effect.provideService(ProviderHttp.Priority, "interactive")
-          )
+          const checked = yield* Effect.forEach(batch, (item) => preflightOf(live, item), { concurrency: "unbounded" })
+            .pipe(
+              Effect.provideService(ProviderHttp.Priority, "interactive")
+            )
           yield* store.checkItems(plan.id, jobOwner, checked)
         }
         const reviewed = yield* store.finishChecking(plan.id, jobOwner, { status: "review" })

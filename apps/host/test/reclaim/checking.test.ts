@@ -21,10 +21,10 @@ import { makeTestHost, type TestHost } from "../support/TestHost.js"
 const LEASE_MS = 1_000
 const env = { SEATKEEPER_LEASE_MS: String(LEASE_MS) }
 const people = Array.from({ length: 24 }, (_, i) => person(`c-${i + 1}`, `Casey ${i + 1}`, [[JIRA, 200]]))
-// Four preflights at a time, each 600 ms: about 3.6 s for the 24, longer than making a plan waits (3 s).
+// Four preflights at a time, each a second: 6 s for the 24, twice what making a plan waits (3 s).
 const slowPreflights = (sandbox: AtlassianSandbox) => {
   sandbox.clearFaults()
-  sandbox.injectFault({ kind: "slow", delayMs: 600 }, { on: "manage", times: 10_000 })
+  sandbox.injectFault({ kind: "slow", delayMs: 1_000 }, { on: "manage", times: 10_000 })
 }
 
 describe("a plan checked with the provider after it is saved", () => {

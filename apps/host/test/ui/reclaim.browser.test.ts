@@ -248,6 +248,28 @@ describe.skipIf(!hasChromium && !required)("reclaiming in a browser, as two peop
     await logOut()
   })
 
+  it("Should show Alice a plan still being checked with Atlassian, and the page turn to review by itself", async () => {
+    await logIn(tokens["Alice Operator"]!)
+    await page.goto(`${url}${policyPath}`)
+    // Each preflight takes six seconds: the plan is not checked by the time making it answers (three).
+    sandbox.clearFaults()
+    sandbox.injectFault({ kind: "slow", delayMs: 6_000 }, { on: "manage", times: 10_000 })
+    try {
+      await page.getByRole("button", { name: "Make plan" }).click()
+      await page.waitForURL(/\/plans\/[^/?]+\?notice=plan-made$/)
+      expect(await text(".summary .badge")).toBe("checking")
+      expect(await text(".summary .checking")).toMatch(/asking the provider about each account .*: \d+ of \d+ checked/)
+      expect(await page.getByRole("button", { name: "Cancel plan" }).count()).toBe(1)
+      // The page reloads itself until every account has its answer.
+      await page.locator(".summary .badge", { hasText: "review" }).waitFor({ timeout: 60_000 })
+      expect(await page.locator(".summary .checking").count()).toBe(0)
+      expect(await page.locator("tr.item .preflight").first().innerText()).toMatch(/would go ahead|would be refused/)
+    } finally {
+      sandbox.clearFaults()
+      await logOut()
+    }
+  })
+
   it("Should fit every new page in a phone's 390 px: nothing scrolls sideways but tables, each in its own box", async () => {
     await logIn(ADMIN_TOKEN)
     // One webhook, for its pages.
