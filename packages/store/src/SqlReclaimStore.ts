@@ -92,6 +92,7 @@ const decodeFreedSeatCounts = Schema.decodeUnknown(
 const decodeActedCosts = Schema.decodeUnknown(
   Schema.Array(Schema.Struct({ confirmed: Count, currency: Schema.String, amount: Count }))
 )
+const decodeExternalIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ external_id: Schema.String })))
 const decodeNamedItems = Schema.decodeUnknown(
   Schema.Array(Schema.Struct({ external_id: Schema.String, display_name: Schema.String }))
 )
@@ -675,21 +676,34 @@ export const make = (
     ) {
       const at = iso(yield* Clock.currentTimeMillis)
       return yield* Effect.gen(function*() {
+        if (checked.length === 0) return
         const encoded = yield* Effect.forEach(checked, (c) => encodePreflight(c.preflight))
-        yield* sql.withTransaction(Effect.forEach(checked, (c, i) =>
-          Effect.gen(function*() {
-            const written = yield* sql`UPDATE reclaim_plan_items SET preflight_json = ${encoded[i]!}
-              WHERE plan_id = ${planId} AND external_id = ${text(c.externalId)} AND ${leaseHeld(planId, owner, at)}
-                AND EXISTS (SELECT 1 FROM reclaim_plans p WHERE p.id = ${planId} AND p.status = 'checking')
-              RETURNING position`
-            if (written.length > 0) return
-            const item = yield* findItemState({ planId, externalId: c.externalId })
-            return yield* Effect.fail(
-              Option.isNone(item)
-                ? noItem(planId, c.externalId)
-                : conflict(`the check of plan ${planId} lost its lease: ${owner} may no longer write its accounts`)
-            )
-          }), { discard: true }))
+        const ids = checked.map((c) => text(c.externalId))
+        // One statement per batch, each of its accounts looked up by the items' index by account.
+        const update = isPg(sql)
+          ? sql`UPDATE reclaim_plan_items SET preflight_json = j.preflight_json
+            FROM unnest(CAST(${ids} AS TEXT[]), CAST(${encoded} AS TEXT[])) AS j (external_id, preflight_json)
+            WHERE reclaim_plan_items.plan_id = ${planId} AND reclaim_plan_items.external_id = j.external_id`
+          : sql`UPDATE reclaim_plan_items SET preflight_json = (SELECT json_extract(j.value, '$[1]')
+              FROM json_each(${JSON.stringify(ids.map((id, i) => [id, encoded[i]]))}) j
+              WHERE json_extract(j.value, '$[0]') = reclaim_plan_items.external_id)
+            WHERE reclaim_plan_items.plan_id = ${planId}
+              AND reclaim_plan_items.external_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`
+        yield* sql.withTransaction(Effect.gen(function*() {
+          const written = yield* sql`${update} AND ${leaseHeld(planId, owner, at)}
+              AND EXISTS (SELECT 1 FROM reclaim_plans p WHERE p.id = ${planId} AND p.status = 'checking')
+            RETURNING reclaim_plan_items.external_id`.pipe(Effect.flatMap(decodeExternalIds))
+          const done = new Set(written.map((r) => r.external_id))
+          const missed = ids.find((id) => !done.has(id))
+          if (missed === undefined) return
+          // All or none: the transaction is rolled back, and the error says why.
+          const item = yield* findItemState({ planId, externalId: missed })
+          return yield* Effect.fail(
+            Option.isNone(item)
+              ? noItem(planId, missed)
+              : conflict(`the check of plan ${planId} lost its lease: ${owner} may no longer write its accounts`)
+          )
+        }))
       }).pipe(orStoreError("cannot record the accounts' preflights"))
     })
 

@@ -524,6 +524,15 @@ describe("query plans of reclaiming on SQLite", () => {
               const table = m === null ? undefined : tables[m[1]!] ?? m[1]!
               if (table !== undefined && grown.has(table) && !walks.test(line)) problems.push(`${line} in: ${brief}`)
             }
+            // A batch of answers given as JSON looks each account up: a walk of the plan's items with the batch
+            // scanned for each would cost the plan's size per batch (as an UPDATE ... FROM json_each did).
+            if (/^UPDATE reclaim_plan_items/.test(sql) && /json_each/.test(sql)) {
+              for (const line of lines) {
+                if (/^SEARCH (i|reclaim_plan_items) USING (COVERING )?INDEX \w+ \(plan_id=\?\)$/.test(line)) {
+                  problems.push(`every item of the plan, for each of the batch: ${brief}`)
+                }
+              }
+            }
             // A page or a batch of items comes out of an index in order (the job's next items merge two such
             // reads, of at most a batch each). A count grouped by product sorts its few groups.
             if (/FROM reclaim_plan_items i/.test(sql) && !/UNION ALL|GROUP BY/.test(sql)) {

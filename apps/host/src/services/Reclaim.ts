@@ -86,10 +86,10 @@ export interface SavingsView extends Schema.Schema.Type<typeof SavingsView> {}
 
 const HOUR_MS = 3_600_000
 /**
- * Accounts asked about at once, and per write of a plan's check: its progress moves by that much, and a plan
- * cancelled meanwhile has at most these many questions in flight (the next write is refused).
+ * Accounts asked about per write of a plan's check, four at a time: its progress moves by that much. A cancel
+ * in this process interrupts the check at once; one in another process is seen at the next write.
  */
-const CHECK_BATCH = 4
+const CHECK_BATCH = 64
 /** How long making a plan waits for its check before answering `checking`. */
 const checkWait = Duration.seconds(3)
 /** The provider's codes for "not this account" (as the execution engine reads them): not the credentials. */
@@ -125,6 +125,16 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
     // Executions belong to the host's scope: stopping the host interrupts them; their plans stay
     // `running` with an expiring lease, and the next start (or a scheduler tick) resumes them.
     const fibers = yield* FiberSet.make<unknown, unknown>()
+    // This process's checks by plan: cancelling a plan interrupts its check's questions in flight.
+    const checks = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
+    const startCheck = (plan: Plan, jobOwner: string) =>
+      Effect.tap(
+        FiberSet.run(fibers, checkJob(plan, jobOwner).pipe(Effect.ensuring(Effect.sync(() => checks.delete(plan.id))))),
+        (fiber) =>
+          Effect.sync(() => {
+            if (fiber.unsafePoll() === null) checks.set(plan.id, fiber)
+          })
+      )
     // The plan's lease is the store's (SEATKEEPER_LEASE_MS, default 30 s): three beats per lease, at most one
     // per 10 s, as syncs do. The engine's fixed 10 s would let a shorter lease lapse mid-plan, and the job
     // would stop at its next write with the plan left `running` until a scheduler tick resumed it.
@@ -322,7 +332,7 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
         Effect.catchIf((e) => e.reason === "Conflict", () => Effect.succeed(undefined))
       )
       if (claimed !== undefined) {
-        const job = yield* FiberSet.run(fibers, checkJob(claimed, jobOwner))
+        const job = yield* startCheck(claimed, jobOwner)
         // A plan checked within a few seconds is answered in review; a larger one is answered `checking`, and
         // its page (or GET /api/plans/:id) follows the check.
         yield* Fiber.await(job).pipe(Effect.timeout(checkWait), Effect.ignore)
@@ -373,8 +383,8 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
       )
 
     /**
-     * Asks the provider about each account of a `checking` plan (its lease taken by `jobOwner`), a batch at a
-     * time, ahead of syncs' pages in the budget; then the plan is in review (and the webhooks told), or
+     * Asks the provider about each account of a `checking` plan (its lease taken by `jobOwner`), recording the
+     * answers a batch at a time, ahead of syncs' pages in the budget; then the plan is in review (and the webhooks told), or
      * cancelled with why when the provider could not be asked. Stopping the host leaves it `checking`; the
      * next start (or a scheduler tick) resumes it where it stopped.
      */
@@ -394,10 +404,9 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
               new Conflict({ message: `${connection.provider} no longer answers preflights: make the plan again` })
             )
           }
-          const checked = yield* Effect.forEach(batch, (item) => preflightOf(live, item), { concurrency: "unbounded" })
-            .pipe(
-              Effect.provideService(ProviderHttp.Priority, "interactive")
-            )
+          const checked = yield* Effect.forEach(batch, (item) => preflightOf(live, item), { concurrency: 4 }).pipe(
+            Effect.provideService(ProviderHttp.Priority, "interactive")
+          )
           yield* store.checkItems(plan.id, jobOwner, checked)
         }
         const reviewed = yield* store.finishChecking(plan.id, jobOwner, { status: "review" })
@@ -474,6 +483,8 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
         )
       }
       const cancelled = yield* store.cancel(planId, principal.name)
+      const check = checks.get(planId)
+      if (check !== undefined) yield* Fiber.interrupt(check)
       yield* record(principal, "plan.cancel", plan.connectionId, planId, {}, null)
       return cancelled
     })
@@ -652,10 +663,9 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
           outcome: "ok",
           detail: null
         })
-        yield* FiberSet.run(
-          fibers,
-          checking ? checkJob(claimed.value, jobOwner) : runJob(claimed.value, "system", jobOwner)
-        )
+        yield* checking
+          ? startCheck(claimed.value, jobOwner)
+          : FiberSet.run(fibers, runJob(claimed.value, "system", jobOwner))
         resumed++
       }
       return resumed
