@@ -575,12 +575,13 @@ export const make = (
       const at = iso(yield* Clock.currentTimeMillis)
       return yield* Effect.gen(function*() {
         yield* sql.withTransaction(Effect.gen(function*() {
+          // A checking plan's job loses its lease with it: its next write is refused. The lease's row first, as
+          // `claim`, `claimChecking` and `finishChecking` lock them (a refusal below rolls the delete back).
+          yield* sql`DELETE FROM reclaim_plan_leases WHERE plan_id = ${planId}`
           const moved = yield* sql`UPDATE reclaim_plans SET status = 'cancelled', cancelled_by = ${text(actor)},
               finished_at = ${at}
             WHERE id = ${planId} AND status IN ('checking', 'review', 'approved') RETURNING id`
           if (moved.length === 0) return yield* refusal(planId, (p) => `plan ${planId} is ${p.status}`)
-          // A checking plan's job loses its lease with it: its next write is refused.
-          yield* sql`DELETE FROM reclaim_plan_leases WHERE plan_id = ${planId}`
         }))
         return yield* requirePlan(planId)
       }).pipe(orStoreError("cannot cancel the plan"))
@@ -630,22 +631,28 @@ export const make = (
       const now = yield* Clock.currentTimeMillis
       const at = iso(now)
       return yield* Effect.gen(function*() {
-        // As `claim`: the lease is taken when it is free, expired or the claimer's own, for a checking plan.
-        const taken = yield* sql`INSERT INTO reclaim_plan_leases (plan_id, owner, acquired_at, lease_expires_at)
-          SELECT p.id, ${T(owner)}, ${T(at)}, ${T(iso(now + leaseMs))} FROM reclaim_plans p
-          WHERE p.id = ${planId} AND p.status = 'checking'
-          ON CONFLICT (plan_id) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at,
-            lease_expires_at = excluded.lease_expires_at
-          WHERE reclaim_plan_leases.lease_expires_at < ${at} OR reclaim_plan_leases.owner = excluded.owner
-          RETURNING plan_id`
-        if (taken.length === 0) {
-          const plan = yield* findPlanRow(planId)
-          if (Option.isNone(plan)) return yield* notFound(`plan ${planId} does not exist`)
-          if (plan.value.status !== "checking") {
-            return yield* conflict(`plan ${planId} is ${plan.value.status}, not checking`)
+        yield* sql.withTransaction(Effect.gen(function*() {
+          // As `claim`: the lease is taken when it is free, expired or the claimer's own, for a checking plan.
+          const taken = yield* sql`INSERT INTO reclaim_plan_leases (plan_id, owner, acquired_at, lease_expires_at)
+            SELECT p.id, ${T(owner)}, ${T(at)}, ${T(iso(now + leaseMs))} FROM reclaim_plans p
+            WHERE p.id = ${planId} AND p.status = 'checking'
+            ON CONFLICT (plan_id) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at,
+              lease_expires_at = excluded.lease_expires_at
+            WHERE reclaim_plan_leases.lease_expires_at < ${at} OR reclaim_plan_leases.owner = excluded.owner
+            RETURNING plan_id`
+          if (taken.length === 0) {
+            const plan = yield* findPlanRow(planId)
+            if (Option.isNone(plan)) return yield* notFound(`plan ${planId} does not exist`)
+            if (plan.value.status !== "checking") {
+              return yield* conflict(`plan ${planId} is ${plan.value.status}, not checking`)
+            }
+            return yield* conflict(`plan ${planId} is being checked by another job`)
           }
-          return yield* conflict(`plan ${planId} is being checked by another job`)
-        }
+          // In the same transaction: a check finished or a plan cancelled meanwhile keeps no lease.
+          const still = yield* sql`UPDATE reclaim_plans SET status = status WHERE id = ${planId} AND status = 'checking'
+            RETURNING id`
+          if (still.length === 0) return yield* conflict(`plan ${planId} changed while it was claimed; try again`)
+        }))
         return yield* requirePlan(planId)
       }).pipe(orStoreError("cannot take the plan's lease"))
     })

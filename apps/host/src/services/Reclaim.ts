@@ -129,7 +129,17 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
     const checks = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
     const startCheck = (plan: Plan, jobOwner: string) =>
       Effect.tap(
-        FiberSet.run(fibers, checkJob(plan, jobOwner).pipe(Effect.ensuring(Effect.sync(() => checks.delete(plan.id))))),
+        FiberSet.run(
+          fibers,
+          checkJob(plan, jobOwner).pipe(
+            // Only its own entry: a job that outlived its lease must not drop the one that took over.
+            Effect.ensuring(Effect.withFiberRuntime((fiber) =>
+              Effect.sync(() => {
+                if (checks.get(plan.id) === fiber) checks.delete(plan.id)
+              })
+            ))
+          )
+        ),
         (fiber) =>
           Effect.sync(() => {
             if (fiber.unsafePoll() === null) checks.set(plan.id, fiber)
@@ -419,7 +429,14 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
           (error._tag === "StoreError" && (error.reason === "Conflict" || error.reason === "NotFound")) ||
             error._tag === "NotFound"
             ? Effect.logInfo("a reclaim plan's check stopped: " + error.message)
+            // The database or the provider unavailable for a while: the plan stays `checking`, its lease
+            // lapses, and the next scheduler tick (or start) resumes it where it stopped.
+            : error._tag === "StoreError" || (error._tag === "ProviderError" && error.isTransient)
+            ? Effect.logWarning(
+              "a reclaim plan's check paused; it resumes at the next scheduler tick: " + error.message
+            )
             : Effect.gen(function*() {
+              // Refused credentials, a provider that no longer answers preflights: asking again would not help.
               const reason = `the provider could not be asked about the accounts: ${error.message}`
               yield* store.finishChecking(plan.id, jobOwner, { status: "cancelled", reason })
               yield* audit.record({

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { connect, makeSandbox, sync, UNPACED } from "../support/Org.js"
+import { connect, eventually, makeSandbox, sync, UNPACED } from "../support/Org.js"
 import { createPolicy, expectStatus, JIRA, person, planItems, waitForPlan } from "../support/Reclaim.js"
 import { makeTestHost, type TestHost } from "../support/TestHost.js"
 
@@ -83,7 +83,7 @@ describe("a plan checked with the provider after it is saved", () => {
     expect(after.status).toBe("cancelled")
   })
 
-  it("Should resume the check after a restart, and cancel it, saying why, when the provider refuses the key", async () => {
+  it("Should resume the check after a restart or an outage, and cancel it, saying why, when the provider refuses the key", async () => {
     slowPreflights(sandbox)
     const made = await post((await policy("Idle 90, restarted")).id)
     expect(made.status).toBe("checking")
@@ -93,6 +93,27 @@ describe("a plan checked with the provider after it is saved", () => {
     const resumed = await waitForPlan(t.request, made.id, ["review"])
     expect(resumed.progress.unchecked).toBe(0)
     expect((await planItems(t.request, made.id)).every((i) => i.preflight !== null)).toBe(true)
+
+    // Atlassian unavailable (503 past the retries): the check pauses, the plan stays checking, and a start
+    // after the outage resumes it.
+    sandbox.clearFaults()
+    sandbox.injectFault({ kind: "status", status: 503, shape: "empty" }, { on: "manage", times: 10_000 })
+    const paused = await post((await policy("Idle 90, outage")).id)
+    await eventually(
+      "the check to give up for now",
+      async () =>
+        sandbox.requests.filter((r) => r.route === "manage" && r.status === 503).length >= 5 ? true : undefined,
+      30_000,
+      100
+    )
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const during = expectStatus(await t.request("GET", `/api/plans/${paused.id}`), 200, "reading the plan").body
+    expect([during.status, during.progress.unchecked]).toEqual(["checking", 24])
+    sandbox.clearFaults()
+    await t.close({ keepData: true })
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 300))
+    t = await makeTestHost({ dataDir, env })
+    expect((await waitForPlan(t.request, paused.id, ["review"])).progress.unchecked).toBe(0)
 
     sandbox.clearFaults()
     sandbox.injectFault({ kind: "status", status: 401, shape: "empty" }, { on: "manage", times: 10_000 })
