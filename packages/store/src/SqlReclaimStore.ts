@@ -589,20 +589,31 @@ export const make = (
 
     // --- the execution lease ------------------------------------------------------------------------------
 
+    // The one statement that decides: the lease is taken when it is free, expired or the claimer's own, and only
+    // for a plan that is `eligible` (for the job claiming it). Concurrent claims meet on the lease's row.
+    const takeLease = (planId: string, owner: string, now: number, eligible: Fragment) => {
+      const at = iso(now)
+      return sql`INSERT INTO reclaim_plan_leases (plan_id, owner, acquired_at, lease_expires_at)
+        SELECT p.id, ${T(owner)}, ${T(at)}, ${T(iso(now + leaseMs))} FROM reclaim_plans p
+        WHERE p.id = ${planId} AND ${eligible}
+        ON CONFLICT (plan_id) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at,
+          lease_expires_at = excluded.lease_expires_at
+        WHERE reclaim_plan_leases.lease_expires_at < ${at} OR reclaim_plan_leases.owner = excluded.owner
+        RETURNING plan_id`
+    }
+
     const claim = Effect.fn("SqlReclaimStore.claim")(function*(planId: string, owner: string) {
       const now = yield* Clock.currentTimeMillis
       const at = iso(now)
       return yield* Effect.gen(function*() {
         yield* sql.withTransaction(Effect.gen(function*() {
-          // The one statement that decides: the lease is taken when it is free, expired or the claimer's own,
-          // and only for a plan that may be executed. Concurrent claims meet on the lease's row.
-          const taken = yield* sql`INSERT INTO reclaim_plan_leases (plan_id, owner, acquired_at, lease_expires_at)
-            SELECT p.id, ${T(owner)}, ${T(at)}, ${T(iso(now + leaseMs))} FROM reclaim_plans p
-            WHERE p.id = ${planId} AND p.blocked_because IS NULL AND p.status IN ${sql.literal(EXECUTABLE)}
-            ON CONFLICT (plan_id) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at,
-              lease_expires_at = excluded.lease_expires_at
-            WHERE reclaim_plan_leases.lease_expires_at < ${at} OR reclaim_plan_leases.owner = excluded.owner
-            RETURNING plan_id`
+          // Only a plan that may be executed.
+          const taken = yield* takeLease(
+            planId,
+            owner,
+            now,
+            sql`p.blocked_because IS NULL AND p.status IN ${sql.literal(EXECUTABLE)}`
+          )
           if (taken.length === 0) {
             const plan = yield* findPlanRow(planId)
             if (Option.isNone(plan)) return yield* notFound(`plan ${planId} does not exist`)
@@ -629,17 +640,10 @@ export const make = (
 
     const claimChecking = Effect.fn("SqlReclaimStore.claimChecking")(function*(planId: string, owner: string) {
       const now = yield* Clock.currentTimeMillis
-      const at = iso(now)
       return yield* Effect.gen(function*() {
         yield* sql.withTransaction(Effect.gen(function*() {
-          // As `claim`: the lease is taken when it is free, expired or the claimer's own, for a checking plan.
-          const taken = yield* sql`INSERT INTO reclaim_plan_leases (plan_id, owner, acquired_at, lease_expires_at)
-            SELECT p.id, ${T(owner)}, ${T(at)}, ${T(iso(now + leaseMs))} FROM reclaim_plans p
-            WHERE p.id = ${planId} AND p.status = 'checking'
-            ON CONFLICT (plan_id) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at,
-              lease_expires_at = excluded.lease_expires_at
-            WHERE reclaim_plan_leases.lease_expires_at < ${at} OR reclaim_plan_leases.owner = excluded.owner
-            RETURNING plan_id`
+          // As `claim`, for a checking plan.
+          const taken = yield* takeLease(planId, owner, now, sql`p.status = 'checking'`)
           if (taken.length === 0) {
             const plan = yield* findPlanRow(planId)
             if (Option.isNone(plan)) return yield* notFound(`plan ${planId} does not exist`)
@@ -704,12 +708,7 @@ export const make = (
           const missed = ids.find((id) => !done.has(id))
           if (missed === undefined) return
           // All or none: the transaction is rolled back, and the error says why.
-          const item = yield* findItemState({ planId, externalId: missed })
-          return yield* Effect.fail(
-            Option.isNone(item)
-              ? noItem(planId, missed)
-              : conflict(`the check of plan ${planId} lost its lease: ${owner} may no longer write its accounts`)
-          )
+          return yield* unwritten(planId, owner, missed, "check")
         }))
       }).pipe(orStoreError("cannot record the accounts' preflights"))
     })
@@ -801,12 +800,12 @@ export const make = (
         WHERE l.plan_id = ${planId} AND l.owner = ${text(owner)} AND l.lease_expires_at >= ${at})`
 
     /** Why a fenced write wrote nothing: the plan has no such account, or the lease is not the writer's. */
-    const unwritten = (planId: string, owner: string, externalId: string) =>
+    const unwritten = (planId: string, owner: string, externalId: string, job: "execution" | "check" = "execution") =>
       Effect.flatMap(findItemState({ planId, externalId }), (item) =>
         Effect.fail(
           Option.isNone(item)
             ? noItem(planId, externalId)
-            : conflict(`the execution of plan ${planId} lost its lease: ${owner} may no longer write its accounts`)
+            : conflict(`the ${job} of plan ${planId} lost its lease: ${owner} may no longer write its accounts`)
         ))
 
     const journal = Effect.fn("SqlReclaimStore.journal")(

@@ -23,7 +23,6 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { Conflict, Forbidden, InvalidInput, NotFound } from "../errors.js"
 import { decodeBody } from "../inputs.js"
@@ -402,27 +401,30 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
       Effect.gen(function*() {
         const connection = yield* requireConnection(plan.connectionId)
         const live = yield* upstream.connect(connection)
-        yield* store.renew(plan.id, jobOwner).pipe(
-          Effect.repeat(Schedule.spaced(heartbeatEvery ?? Duration.seconds(10))),
-          Effect.forkScoped
-        )
-        for (;;) {
-          const batch = yield* store.uncheckedItems(plan.id, CHECK_BATCH)
-          if (batch.length === 0) break
-          if (live.preflight === undefined) {
-            return yield* Effect.fail(
-              new Conflict({ message: `${connection.provider} no longer answers preflights: make the plan again` })
+        const work = Effect.gen(function*() {
+          for (;;) {
+            const batch = yield* store.uncheckedItems(plan.id, CHECK_BATCH)
+            if (batch.length === 0) break
+            if (live.preflight === undefined) {
+              return yield* Effect.fail(
+                new Conflict({ message: `${connection.provider} no longer answers preflights: make the plan again` })
+              )
+            }
+            const checked = yield* Effect.forEach(batch, (item) => preflightOf(live, item), { concurrency: 4 }).pipe(
+              Effect.provideService(ProviderHttp.Priority, "interactive")
             )
+            yield* store.checkItems(plan.id, jobOwner, checked)
           }
-          const checked = yield* Effect.forEach(batch, (item) => preflightOf(live, item), { concurrency: 4 }).pipe(
-            Effect.provideService(ProviderHttp.Priority, "interactive")
-          )
-          yield* store.checkItems(plan.id, jobOwner, checked)
-        }
-        const reviewed = yield* store.finishChecking(plan.id, jobOwner, { status: "review" })
+          return yield* store.finishChecking(plan.id, jobOwner, { status: "review" })
+        })
+        // As the execution's job: a renewal refused (the lease was lost) ends the check at once.
+        const heartbeat = Effect.sleep(heartbeatEvery ?? Duration.seconds(10)).pipe(
+          Effect.zipRight(store.renew(plan.id, jobOwner)),
+          Effect.forever
+        )
+        const reviewed = yield* Effect.raceFirst(work, heartbeat)
         yield* notifyReady(reviewed)
       }).pipe(
-        Effect.scoped,
         Effect.catchAll((error) =>
           // Lost lease or cancelled meanwhile (the plan is another job's, or no one's), or removed with its
           // connection: nothing to end here.

@@ -79,6 +79,11 @@ export const makeReclaimStore = (options: {
     const lease = leases.get(planId)
     return lease !== undefined && lease.owner === owner && lease.expiresAt >= at
   }
+  /** Whether another job than `owner` holds the plan's unexpired lease (a claim is then refused). */
+  const heldByAnother = (planId: string, owner: string, at: number) => {
+    const lease = leases.get(planId)
+    return lease !== undefined && lease.owner !== owner && lease.expiresAt >= at
+  }
   /** An item to write as the job `owner`: only while it holds the plan's unexpired lease. */
   const fencedItem = (planId: string, owner: string, externalId: string) =>
     Effect.gen(function*() {
@@ -299,10 +304,7 @@ export const makeReclaimStore = (options: {
       Effect.gen(function*() {
         const at = yield* now
         const plan = yield* requirePlan(planId)
-        const lease = leases.get(planId)
-        if (lease !== undefined && lease.expiresAt >= at && lease.owner !== owner) {
-          return yield* conflict(`plan ${planId} is being executed by another job`)
-        }
+        if (heldByAnother(planId, owner, at)) return yield* conflict(`plan ${planId} is being executed by another job`)
         if (plan.blockedBecause !== null) {
           return yield* conflict(`plan ${planId} cannot be executed: ${plan.blockedBecause}`)
         }
@@ -319,10 +321,7 @@ export const makeReclaimStore = (options: {
       Effect.gen(function*() {
         const at = yield* now
         const plan = yield* requirePlan(planId)
-        const lease = leases.get(planId)
-        if (lease !== undefined && lease.expiresAt >= at && lease.owner !== owner) {
-          return yield* conflict(`plan ${planId} is being checked by another job`)
-        }
+        if (heldByAnother(planId, owner, at)) return yield* conflict(`plan ${planId} is being checked by another job`)
         if (plan.status !== "checking") return yield* conflict(`plan ${planId} is ${plan.status}, not checking`)
         leases.set(planId, { owner, expiresAt: at + options.leaseMs })
         return view(plan)

@@ -345,7 +345,9 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
     const wait = Number.parseInt(c.req.query("wait") ?? "0", 10) || 0
     // A started execution claims the plan in the background: reload until it runs (a few times at most).
     const claiming = notice === "execute-started" && plan.status === "approved" && wait < CLAIM_WAITS
-    const running = plan.status === "running" || plan.status === "checking"
+    const running = plan.status === "running"
+    // A plan being checked with the provider reloads too, until it is in review.
+    const checking = plan.status === "checking"
     const undone = notice === "undone" ? Number.parseInt(c.req.query("count") ?? "", 10) : Number.NaN
     const rows = freedRows(freed, prices)
     const stateError = filterErrors.get("state") ?? filterErrors.get("limit") ?? filterErrors.get("cursor")
@@ -359,7 +361,7 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
           : notice === "execute-started" && !running && !claiming
           ? undefined
           : noticeOf(c)}
-        refreshSeconds={running || claiming ? 2 : undefined}
+        refreshSeconds={running || checking || claiming ? 2 : undefined}
         refreshUrl={claiming ? withQuery(here, { ...query, wait: wait + 1 }) : undefined}
       >
         <p class="crumbs">
@@ -374,7 +376,7 @@ export const planRoutes = (pages: Hono<PagesEnv>, host: Host) => {
             <dt>Status</dt>
             <dd>
               <Badge status={plan.status} />
-              {plan.status === "checking"
+              {checking
                 ? (
                   <span class="small checking">
                     {` asking the provider about each account before it can be approved: ` +
