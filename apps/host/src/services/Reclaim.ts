@@ -18,12 +18,14 @@ import { type Plan, type PlanItem, PlanItemState, ReclaimStore } from "@seatkeep
 import type { StoreError } from "@seatkeeper/core/StoreError"
 import { SyncStore } from "@seatkeeper/core/SyncStore"
 import { makeOwner } from "@seatkeeper/store/SyncOwner"
+import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { Conflict, Forbidden, InvalidInput, NotFound } from "../errors.js"
 import { decodeBody } from "../inputs.js"
 import { AuditLog } from "./AuditLog.js"
@@ -85,10 +87,13 @@ export interface SavingsView extends Schema.Schema.Type<typeof SavingsView> {}
 
 const HOUR_MS = 3_600_000
 /**
- * Accounts asked about per write of a plan's check, four at a time: its progress moves by that much. A cancel
- * in this process interrupts the check at once; one in another process is seen at the next write.
+ * Accounts asked about per write of a plan's check, four at a time, when the provider answers quickly. At a real
+ * budget (~200 requests a minute) 64 answers take about 20 s, so answers are also written every
+ * `CHECK_FLUSH`: the plan's progress moves at least that often, and a cancel in another process (seen at the
+ * next write; one in this process interrupts the check at once) stops the check within it.
  */
 const CHECK_BATCH = 64
+const CHECK_FLUSH = Duration.seconds(2)
 /** How long making a plan waits for its check before answering `checking`. */
 const checkWait = Duration.seconds(3)
 /** The provider's codes for "not this account" (as the execution engine reads them): not the credentials. */
@@ -393,7 +398,7 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
 
     /**
      * Asks the provider about each account of a `checking` plan (its lease taken by `jobOwner`), recording the
-     * answers a batch at a time, ahead of syncs' pages in the budget; then the plan is in review (and the webhooks told), or
+     * answers 64 at a time or every 2 s, ahead of syncs' pages in the budget; then the plan is in review (and the webhooks told), or
      * cancelled with why when the provider could not be asked. Stopping the host leaves it `checking`; the
      * next start (or a scheduler tick) resumes it where it stopped.
      */
@@ -410,10 +415,12 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
                 new Conflict({ message: `${connection.provider} no longer answers preflights: make the plan again` })
               )
             }
-            const checked = yield* Effect.forEach(batch, (item) => preflightOf(live, item), { concurrency: 4 }).pipe(
+            yield* Stream.fromIterable(batch).pipe(
+              Stream.mapEffect((item) => preflightOf(live, item), { concurrency: 4 }),
+              Stream.groupedWithin(CHECK_BATCH, CHECK_FLUSH),
+              Stream.runForEach((checked) => store.checkItems(plan.id, jobOwner, Chunk.toReadonlyArray(checked))),
               Effect.provideService(ProviderHttp.Priority, "interactive")
             )
-            yield* store.checkItems(plan.id, jobOwner, checked)
           }
           return yield* store.finishChecking(plan.id, jobOwner, { status: "review" })
         })
