@@ -10,6 +10,7 @@
 import type { AtlassianSandbox } from "@seatkeeper/provider-atlassian/sandbox"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { connect, eventually, makeSandbox, sync, UNPACED } from "../support/Org.js"
+import { expectStatus } from "../support/Reclaim.js"
 import { csrfTokenOf, makeTestHost, sessionCookieOf, type TestHost } from "../support/TestHost.js"
 import { type Browser, browserSession, linkTo, unescapeHtml } from "./pageTools.js"
 
@@ -192,6 +193,34 @@ describe("reclaim and admin pages", () => {
       // The operator sees them.
       const olive = await sessions["Olive Operator"]!.get("/")
       expect(olive.text).toContain(">Sync now<")
+    })
+
+    it("Should refuse connection settings, a new connection and deleting one to anyone but an admin, as the API does", async () => {
+      const before =
+        expectStatus(await t.request("GET", `/api/connections/${connectionId}`), 200, "reading the connection").body
+      for (const name of ["Vera Viewer", "Olive Operator", "Ann Approver"]) {
+        const who = sessions[name]!
+        const role = name.split(" ")[1]!.toLowerCase()
+        for (const path of ["/connections/new", `${c()}/settings`]) {
+          const page = await who.get(path)
+          expect([path, page.status]).toEqual([path, 403])
+          expect(page.text).toContain(`${name} (${role}) may not`)
+        }
+        const deleted = await who.post(`${c()}/delete`)
+        expect(deleted.status).toBe(403)
+        expect(deleted.text).toContain(`${name} (${role}) may not manage connections`)
+        const renamed = await who.post(`${c()}/settings`, { name: "Renamed by " + name, intent: "save" })
+        expect(renamed.status).toBe(403)
+        const created = await who.post("/connections/new", { provider: "atlassian", name: "Another", intent: "save" })
+        expect(created.status).toBe(403)
+      }
+      // Nothing changed: the connection is there, under its name, and no other was made.
+      expect(expectStatus(await t.request("GET", `/api/connections/${connectionId}`), 200, "reading it").body.name)
+        .toBe(before.name)
+      expect(expectStatus(await t.request("GET", "/api/connections"), 200, "listing").body.data).toHaveLength(1)
+      // The admin still reaches them.
+      expect((await admin.get(`${c()}/settings`)).status).toBe(200)
+      expect((await admin.get("/connections/new")).status).toBe(200)
     })
   })
 
