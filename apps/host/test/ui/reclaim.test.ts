@@ -198,9 +198,9 @@ describe("reclaim and admin pages", () => {
     it("Should refuse connection settings, a new connection and deleting one to anyone but an admin, as the API does", async () => {
       const before =
         expectStatus(await t.request("GET", `/api/connections/${connectionId}`), 200, "reading the connection").body
-      for (const name of ["Vera Viewer", "Olive Operator", "Ann Approver"]) {
+      const others = [["Vera Viewer", "viewer"], ["Olive Operator", "operator"], ["Ann Approver", "approver"]] as const
+      for (const [name, role] of others) {
         const who = sessions[name]!
-        const role = name.split(" ")[1]!.toLowerCase()
         for (const path of ["/connections/new", `${c()}/settings`]) {
           const page = await who.get(path)
           expect([path, page.status]).toEqual([path, 403])
