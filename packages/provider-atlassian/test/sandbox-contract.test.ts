@@ -155,6 +155,30 @@ describe.skipIf(!specsAvailable)(`the sandbox conforms to Atlassian's OpenAPI do
     conforms()
   })
 
+  it("an injected fault's error body, which the proxy passes unchecked, has the shape the documents give it", async () => {
+    const contract = await loadContract()
+    const getUsers = contract.match("GET", `${org()}/users`)!
+    const direct = async () => {
+      const res = await fetch(`${sandbox.url}${org()}/users`, {
+        headers: { authorization: `Bearer ${sandbox.apiKey}` }
+      })
+      return { status: res.status, contentType: res.headers.get("content-type") ?? undefined, body: await res.text() }
+    }
+    sandbox.injectFault({ kind: "status", status: 500, shape: "org" })
+    const internal = await direct()
+    assert.strictEqual(internal.status, 500)
+    assert.deepStrictEqual(contract.checkResponse(getUsers, internal), [])
+    // No users operation lists a 403: the gateway's `NoPermsError` is checked against its schema.
+    sandbox.injectFault({ kind: "status", status: 403, shape: "noperms" })
+    const noPerms = await direct()
+    assert.strictEqual(noPerms.status, 403)
+    assert.deepStrictEqual(contract.checkSchema("organization", "NoPermsError", JSON.parse(noPerms.body)), [])
+    // The same checks fail on a body of the wrong shape.
+    assert.isNotEmpty(contract.checkSchema("organization", "NoPermsError", { status: 401, message: 7 }))
+    assert.isNotEmpty(contract.checkResponse(getUsers, { ...internal, body: JSON.stringify({ errors: "x" }) }))
+    assert.throws(() => contract.checkSchema("organization", "NoSuchSchema", {}), /no component schema NoSuchSchema/)
+  })
+
   it("v2 directory endpoints pass through (the 2023 documents do not cover them)", async () => {
     const v2 = `/admin/v2/orgs/${sandbox.orgId}/directories`
     assert.strictEqual((await send("GET", v2)).status, 200)

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { parseCli } from "../src/sandbox/CliOptions.js"
@@ -65,67 +65,6 @@ const control = async (sandbox: AtlassianSandbox, method: string, path: string, 
 
 const MINUTE_RESET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$/
 const SECOND_RESET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
-
-// ---------------------------------------------------------------------------------------------------
-// a small checker for the OpenAPI documents: `required`, types, enums and date-time formats
-
-const specDir = fileURLToPath(new URL("../../../../shared/atlassian/openapi/", import.meta.url))
-const loadSpec = (file: string): any => {
-  const path = specDir + file
-  return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined
-}
-const orgSpec = loadSpec("admin-organization.2023-08.json")
-
-const conform = (spec: any, schema: any, value: unknown, at: string, problems: Array<string>): void => {
-  if (schema.$ref !== undefined) {
-    const name = (schema.$ref as string).replace("#/components/schemas/", "")
-    const target = spec.components.schemas[name]
-    if (target === undefined) return void problems.push(`${at}: unresolved ${schema.$ref}`)
-    conform(spec, target, value, at, problems)
-  }
-  for (const part of schema.allOf ?? []) conform(spec, part, value, at, problems)
-  switch (schema.type) {
-    case "object": {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        return void problems.push(`${at}: expected an object`)
-      }
-      const o = value as Record<string, unknown>
-      for (const field of schema.required ?? []) {
-        if (!(field in o)) problems.push(`${at}: missing required ${field}`)
-      }
-      for (const [field, sub] of Object.entries(schema.properties ?? {})) {
-        if (o[field] !== undefined) conform(spec, sub, o[field], `${at}.${field}`, problems)
-      }
-      break
-    }
-    case "array":
-      if (!Array.isArray(value)) return void problems.push(`${at}: expected an array`)
-      value.forEach((item, i) => conform(spec, schema.items, item, `${at}[${i}]`, problems))
-      break
-    case "string":
-      if (typeof value !== "string") return void problems.push(`${at}: expected a string`)
-      if (schema.format === "date-time" && Number.isNaN(Date.parse(value))) problems.push(`${at}: not a date-time`)
-      break
-    case "integer":
-      if (!Number.isInteger(value)) problems.push(`${at}: expected an integer`)
-      break
-    case "number":
-      if (typeof value !== "number") problems.push(`${at}: expected a number`)
-      break
-    case "boolean":
-      if (typeof value !== "boolean") problems.push(`${at}: expected a boolean`)
-      break
-  }
-  if (schema.enum !== undefined && !schema.enum.includes(value)) {
-    problems.push(`${at}: ${JSON.stringify(value)} is not one of ${schema.enum.join(", ")}`)
-  }
-}
-
-const conformsTo = (spec: any, schemaName: string, value: unknown): Array<string> => {
-  const problems: Array<string> = []
-  conform(spec, { $ref: `#/components/schemas/${schemaName}` }, value, schemaName, problems)
-  return problems
-}
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -242,53 +181,26 @@ describe("generated roster", () => {
   })
 })
 
-describe("wire contract (OpenAPI admin-organization 2023-08)", () => {
-  const why = orgSpec === undefined ? ` (skipped: no spec at ${specDir}admin-organization.2023-08.json)` : ""
+// Conformance to Atlassian's OpenAPI documents, bodies and errors, is sandbox-contract.test.ts's, checked
+// by a validator library; these pin what the documents leave open.
+describe("orgs and open enums", () => {
   let sandbox: AtlassianSandbox
   beforeAll(async () => {
     sandbox = await startSandbox({ users: 600, pageSize: 200 })
   })
   afterAll(() => sandbox.close())
 
-  it.skipIf(orgSpec === undefined)(`every users page conforms to UserPage, User and Product${why}`, async () => {
-    const pages = await allPages(sandbox)
-    for (const page of pages) assert.deepStrictEqual(conformsTo(orgSpec, "UserPage", page), [])
-    // The checker itself catches a broken user, so the assertion above can fail.
-    const broken = { data: [{ account_id: "x", account_type: "robot", name: 1, product_access: [{ key: "compass" }] }] }
-    assert.includeMembers(conformsTo(orgSpec, "UserPage", broken), [
-      "UserPage.data[0]: missing required account_status",
-      "UserPage.data[0].account_type: \"robot\" is not one of atlassian, customer, app",
-      "UserPage.data[0].name: expected a string",
-      "UserPage.data[0].product_access[0]: missing required name"
-    ])
-  })
-
-  it.skipIf(orgSpec === undefined)(`GET /admin/v1/orgs/{orgId} conforms to Org and OrgModel${why}`, async () => {
+  it("GET /admin/v1/orgs and /admin/v1/orgs/{orgId} describe the sandbox's one org", async () => {
     const res = await fetch(`${sandbox.url}/admin/v1/orgs/${sandbox.orgId}`, authed(sandbox))
     assert.strictEqual(res.status, 200)
     const body = await json(res)
-    assert.deepStrictEqual(conformsTo(orgSpec, "Org", body), [])
-    assert.deepStrictEqual(conformsTo(orgSpec, "OrgModel", body.data), [])
     assert.strictEqual(body.data.id, sandbox.orgId)
     assert.strictEqual(body.data.type, "orgs")
     assert.strictEqual(body.data.attributes.name, sandbox.orgName)
     assert.strictEqual(body.data.links.self, `${sandbox.url}/admin/v1/orgs/${sandbox.orgId}`)
     const list = await json(await fetch(`${sandbox.url}/admin/v1/orgs`, authed(sandbox)))
-    assert.deepStrictEqual(conformsTo(orgSpec, "OrgPage", list), [])
+    assert.strictEqual(list.data.length, 1)
     assert.strictEqual(list.data[0].id, sandbox.orgId)
-  })
-
-  it.skipIf(orgSpec === undefined)(`error bodies conform to their schemas${why}`, async () => {
-    const cursor = await json(await fetch(`${usersUrl(sandbox)}?cursor=nope`, authed(sandbox)))
-    assert.deepStrictEqual(conformsTo(orgSpec, "Error.InvalidPageCursor.Model", cursor), [])
-    const unauthenticated = await json(await fetch(usersUrl(sandbox)))
-    assert.deepStrictEqual(conformsTo(orgSpec, "ProxyError", unauthenticated), [])
-    sandbox.injectFault({ kind: "status", status: 403, shape: "noperms" })
-    const noPerms = await json(await fetch(usersUrl(sandbox), authed(sandbox)))
-    assert.deepStrictEqual(conformsTo(orgSpec, "NoPermsError", noPerms), [])
-    sandbox.injectFault({ kind: "status", status: 500, shape: "org" })
-    const internal = await json(await fetch(usersUrl(sandbox), authed(sandbox)))
-    assert.deepStrictEqual(conformsTo(orgSpec, "Error.InternalError.Model", internal), [])
   })
 
   it("serves values outside the documented enums verbatim (they are open)", async () => {

@@ -17,17 +17,21 @@ import { createServer, request as httpRequest } from "node:http"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import type { Document, Operation } from "openapi-backend"
-import { OpenAPIBackend } from "openapi-backend"
+import { OpenAPIBackend, ValidationContext } from "openapi-backend"
 import type { Json } from "./overrides.js"
 import { withOverrides } from "./overrides.js"
 
 /**
- * Where the documents live (the repository's `shared/atlassian/openapi`).
+ * Where the documents live: `SEATKEEPER_ATLASSIAN_OPENAPI_DIR` when set, else `shared/atlassian/openapi`
+ * beside the checkout.
  *
  * @since 0.2.0
  * @category constants
  */
-export const SPEC_DIR = fileURLToPath(new URL("../../../../../shared/atlassian/openapi/", import.meta.url))
+export const SPEC_DIR = ((dir) => dir.endsWith("/") ? dir : `${dir}/`)(
+  process.env.SEATKEEPER_ATLASSIAN_OPENAPI_DIR ??
+    fileURLToPath(new URL("../../../../../shared/atlassian/openapi/", import.meta.url))
+)
 
 /**
  * Whether the documents are there (a checkout without `shared/` skips the contract tests).
@@ -89,6 +93,15 @@ export interface Contract {
     operation: Operation,
     response: { readonly status: number; readonly contentType: string | undefined; readonly body: string }
   ) => ReadonlyArray<string>
+  /**
+   * Checks a value against one of a document's component schemas, for a body the document defines but no
+   * operation lists for that status (the gateway's 403 `NoPermsError` on a users page, for example).
+   */
+  readonly checkSchema: (
+    document: "organization" | "user-management",
+    schema: string,
+    value: unknown
+  ) => ReadonlyArray<string>
 }
 
 const load = (file: string): Json => JSON.parse(readFileSync(SPEC_DIR + file, "utf8")) as Json
@@ -125,7 +138,23 @@ export const loadContract = async (): Promise<Contract> => {
   const org = await backend(withOverrides("organization", load("admin-organization.2023-08.json")), "/admin")
   const user = await backend(withOverrides("user-management", load("admin-user-management.2023-08.json")), "/")
   const apiFor = (path: string) => (path === "/admin" || path.startsWith("/admin/") ? org : user)
+  // Compiled once per schema, with the validator's own Ajv (its formats and OpenAPI 3.0 keywords).
+  const schemaChecks = new Map<string, (value: unknown) => ReadonlyArray<string>>()
+  const compiled = (document: "organization" | "user-management", name: string) => {
+    const key = `${document}#${name}`
+    let check = schemaChecks.get(key)
+    if (check === undefined) {
+      const api = document === "organization" ? org : user
+      const schema = (api.definition.components?.schemas as Record<string, object> | undefined)?.[name]
+      if (schema === undefined) throw new Error(`the ${document} document has no component schema ${name}`)
+      const validate = api.validator.getAjv(ValidationContext.Response).compile(schema)
+      check = (value) => (validate(value) ? [] : ajvProblems(validate.errors))
+      schemaChecks.set(key, check)
+    }
+    return check
+  }
   return {
+    checkSchema: (document, name, value) => compiled(document, name)(value),
     match: (method, path) => apiFor(path).router.matchOperation({ method, path, headers: {} }) as Operation | undefined,
     checkRequest: (operation, request) => {
       const api = apiFor(request.path)
