@@ -11,6 +11,7 @@ import * as Redacted from "effect/Redacted"
 import { loadConfigOrExit, logLine, serveHost, stopOnSignals } from "./serve.js"
 import { Connections } from "./services/Connections.js"
 import { Syncs } from "./services/Syncs.js"
+import { bootstrapAdmin } from "./services/Users.js"
 import { mountPages } from "./ui/index.js"
 
 const CONNECTION_NAME = "Demo Atlassian org"
@@ -39,9 +40,12 @@ const connectionConfig = {
 const setUp = Effect.gen(function*() {
   const existing = (yield* Connections.list).find((c) => c.name === CONNECTION_NAME && c.provider === "atlassian")
   const connection = existing === undefined
-    ? yield* Connections.create({ provider: "atlassian", name: CONNECTION_NAME, config: connectionConfig }, "admin")
-    : yield* Connections.update(existing.id, { config: connectionConfig }, "admin")
-  const run = yield* Syncs.start(connection.id, "admin").pipe(
+    ? yield* Connections.create(
+      { provider: "atlassian", name: CONNECTION_NAME, config: connectionConfig },
+      bootstrapAdmin
+    )
+    : yield* Connections.update(existing.id, { config: connectionConfig }, bootstrapAdmin)
+  const run = yield* Syncs.start(connection.id, bootstrapAdmin).pipe(
     Effect.map((r) => r.id),
     Effect.catchTag("SyncAlreadyRunning", (e) => Effect.succeed(e.runId))
   )

@@ -16,6 +16,7 @@ import * as Schedule from "effect/Schedule"
 import { Connections } from "./services/Connections.js"
 import { Reclaim } from "./services/Reclaim.js"
 import { Syncs } from "./services/Syncs.js"
+import { schedulerPrincipal } from "./services/Users.js"
 import type { ConnectionView } from "./views.js"
 
 /**
@@ -51,7 +52,7 @@ export const runDueSyncs = (now: number): Effect.Effect<ReadonlyArray<string>, S
     const connections = yield* Connections.list
     const started: Array<string> = []
     for (const connection of connections.filter((c) => isDue(c, now))) {
-      yield* Syncs.start(connection.id, "scheduler").pipe(
+      yield* Syncs.start(connection.id, schedulerPrincipal).pipe(
         Effect.tap((run) => Effect.sync(() => started.push(run.id))),
         Effect.catchTag("SyncAlreadyRunning", () => Effect.void),
         Effect.catchAll((e) =>

@@ -125,7 +125,7 @@ export const accountRoutes = [
     body: AccountAction,
     response: { status: 200, schema: ActionResult },
     errors: [400, 404, 409, 413, 415, 422, 502, 503],
-    handler: ({ actor, body, params }) => Accounts.suspend(params.id!, params.externalId!, body, actor)
+    handler: ({ body, params, principal }) => Accounts.suspend(params.id!, params.externalId!, body, principal)
   }),
   route({
     method: "post",
@@ -135,7 +135,7 @@ export const accountRoutes = [
     body: AccountAction,
     response: { status: 200, schema: ActionResult },
     errors: [400, 404, 409, 413, 415, 422, 502, 503],
-    handler: ({ actor, body, params }) => Accounts.restore(params.id!, params.externalId!, body, actor)
+    handler: ({ body, params, principal }) => Accounts.restore(params.id!, params.externalId!, body, principal)
   }),
   route({
     method: "get",

@@ -54,7 +54,7 @@ export const connectionRoutes = [
     body: CreateConnection,
     response: { status: 201, schema: ConnectionView },
     errors: [400, 413, 415, 503],
-    handler: ({ actor, body }) => Connections.create(body, actor)
+    handler: ({ body, principal }) => Connections.create(body, principal)
   }),
   route({
     method: "post",
@@ -65,7 +65,7 @@ export const connectionRoutes = [
     body: VerifyConfig,
     response: { status: 200, schema: Ok },
     errors: [400, 413, 415, 422, 502, 503],
-    handler: ({ actor, body }) => Connections.verifyConfig(body, actor)
+    handler: ({ body, principal }) => Connections.verifyConfig(body, principal)
   }),
   route({
     method: "get",
@@ -86,7 +86,7 @@ export const connectionRoutes = [
     body: UpdateConnection,
     response: { status: 200, schema: ConnectionView },
     errors: [400, 404, 413, 415, 503],
-    handler: ({ actor, body, params }) => Connections.update(params.id!, body ?? {}, actor)
+    handler: ({ body, params, principal }) => Connections.update(params.id!, body ?? {}, principal)
   }),
   route({
     method: "delete",
@@ -96,7 +96,7 @@ export const connectionRoutes = [
     summary: "Deletes a connection and what was synced under it (refused while it syncs)",
     response: { status: 204 },
     errors: [404, 409, 503],
-    handler: ({ actor, params }) => Connections.remove(params.id!, actor)
+    handler: ({ params, principal }) => Connections.remove(params.id!, principal)
   }),
   route({
     method: "post",
@@ -105,6 +105,6 @@ export const connectionRoutes = [
     summary: "Tests a stored connection's credentials against its organisation",
     response: { status: 200, schema: Ok },
     errors: [404, 422, 502, 503],
-    handler: ({ actor, params }) => Connections.verify(params.id!, actor)
+    handler: ({ params, principal }) => Connections.verify(params.id!, principal)
   })
 ]

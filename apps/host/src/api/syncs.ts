@@ -21,7 +21,7 @@ export const syncRoutes = [
     summary: "Starts a sync; it runs in the background (poll GET /api/syncs/{id})",
     response: { status: 202, schema: SyncView },
     errors: [404, 409, 503],
-    handler: ({ actor, params }) => Syncs.start(params.id!, actor)
+    handler: ({ params, principal }) => Syncs.start(params.id!, principal)
   }),
   route({
     method: "get",
@@ -49,7 +49,7 @@ export const syncRoutes = [
     summary: "Applies a held run (audited): what it read becomes the inventory, in one commit",
     response: { status: 200, schema: SyncView },
     errors: [404, 409, 503],
-    handler: ({ actor, params }) => Syncs.applyHeld(params.id!, actor)
+    handler: ({ params, principal }) => Syncs.applyHeld(params.id!, principal)
   }),
   route({
     method: "post",
@@ -58,6 +58,6 @@ export const syncRoutes = [
     summary: "Discards a held run (audited): nothing of it is applied",
     response: { status: 200, schema: SyncView },
     errors: [404, 409, 503],
-    handler: ({ actor, params }) => Syncs.discardHeld(params.id!, actor)
+    handler: ({ params, principal }) => Syncs.discardHeld(params.id!, principal)
   })
 ]

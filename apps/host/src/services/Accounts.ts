@@ -22,8 +22,9 @@ import { InvalidInput, NotFound } from "../errors.js"
 import { AccountAction, type AccountFilters, decodeBody, type SeatFilters } from "../inputs.js"
 import { providerById } from "../ProviderRegistry.js"
 import { type AccountDetailView, type AccountView, accountView, activitySourcesOf, type SeatView } from "../views.js"
-import { type Actor, AuditLog } from "./AuditLog.js"
+import { AuditLog } from "./AuditLog.js"
 import { Upstream } from "./Upstream.js"
+import { type Principal, requireRole } from "./Users.js"
 
 /**
  * What a suspend or restore did (or, for a dry run, would do).
@@ -167,108 +168,114 @@ export class Accounts extends Effect.Service<Accounts>()("app/Accounts", {
       requireConnection(connectionId).pipe(Effect.zipRight(inventory.totals(connectionId)))
 
     const act = (name: ActionKind) =>
-      Effect.fn(`Accounts.${name}`)(function*(connectionId: string, externalId: string, input: unknown, actor: Actor) {
-        const body = yield* decodeBody(AccountAction, input ?? {})
-        const record = yield* requireConnection(connectionId)
-        const found = yield* inventory.getAccount(connectionId, externalId)
-        if (Option.isNone(found)) return yield* Effect.fail(new NotFound({ resource: "account", id: externalId }))
-        const before = found.value.account
-        const target = {
-          externalId,
-          managed: before.managed ?? undefined,
-          roles: before.roles,
-          attributes: before.attributes
-        }
-        const to = targetStatus[name]
-        const record_ = (outcome: "ok" | "error" | "dry-run", detail: string | null, method: string | null) =>
-          audit.record({
-            actor,
-            action: `account.${name}`,
-            connectionId,
-            target: externalId,
-            input: { reason: body.reason ?? null, dryRun: body.dryRun, ...(method === null ? {} : { method }) },
-            outcome,
-            detail
-          })
+      Effect.fn(`Accounts.${name}`)(
+        function*(connectionId: string, externalId: string, input: unknown, principal: Principal) {
+          yield* requireRole(principal, "operator", `${name} accounts`)
+          const actor = principal.name
+          const body = yield* decodeBody(AccountAction, input ?? {})
+          const record = yield* requireConnection(connectionId)
+          const found = yield* inventory.getAccount(connectionId, externalId)
+          if (Option.isNone(found)) return yield* Effect.fail(new NotFound({ resource: "account", id: externalId }))
+          const before = found.value.account
+          const target = {
+            externalId,
+            managed: before.managed ?? undefined,
+            roles: before.roles,
+            attributes: before.attributes
+          }
+          const to = targetStatus[name]
+          const record_ = (outcome: "ok" | "error" | "dry-run", detail: string | null, method: string | null) =>
+            audit.record({
+              actor,
+              action: `account.${name}`,
+              connectionId,
+              target: externalId,
+              input: { reason: body.reason ?? null, dryRun: body.dryRun, ...(method === null ? {} : { method }) },
+              outcome,
+              detail
+            })
 
-        // Only the upstream call can be interrupted (the host stopping): once it has answered, the local
-        // status and the audit event are written whatever happens.
-        return yield* owned(Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            const provider = yield* upstream.providerOf(record)
-            if (!provider.capabilities.has(name)) {
-              const error = new ProviderError({
-                reason: "Unsupported",
-                provider: provider.id,
-                operation: name,
-                description: `${provider.displayName} does not support ${name}`
-              })
-              yield* record_("error", error.message, null)
-              return yield* Effect.fail(error)
-            }
-            const connection = yield* restore(upstream.connect(record))
-            if (body.dryRun) {
-              // A dry run changes nothing upstream: at most the provider's read-only preflight answers.
-              const preflight = connection.preflight === undefined
-                ? undefined
-                : yield* restore(connection.preflight(target, name)).pipe(
-                  Effect.tapError((e) => record_("error", e.message, null))
+          // Only the upstream call can be interrupted (the host stopping): once it has answered, the local
+          // status and the audit event are written whatever happens.
+          return yield* owned(Effect.uninterruptibleMask((restore) =>
+            Effect.gen(function*() {
+              const provider = yield* upstream.providerOf(record)
+              if (!provider.capabilities.has(name)) {
+                const error = new ProviderError({
+                  reason: "Unsupported",
+                  provider: provider.id,
+                  operation: name,
+                  description: `${provider.displayName} does not support ${name}`
+                })
+                yield* record_("error", error.message, null)
+                return yield* Effect.fail(error)
+              }
+              const connection = yield* restore(upstream.connect(record))
+              if (body.dryRun) {
+                // A dry run changes nothing upstream: at most the provider's read-only preflight answers.
+                const preflight = connection.preflight === undefined
+                  ? undefined
+                  : yield* restore(connection.preflight(target, name)).pipe(
+                    Effect.tapError((e) => record_("error", e.message, null))
+                  )
+                const summary = preflight !== undefined && !preflight.allowed
+                  ? `would be refused: ${preflight.reason ?? "the provider does not allow it"}`
+                  : `would change ${before.status} → ${to}${
+                    preflight === undefined ? "" : ` (${preflight.methodLabel})`
+                  }`
+                yield* record_("dry-run", `${summary}; nothing was changed`, preflight?.method ?? null)
+                const action: ActionView = {
+                  name,
+                  dryRun: true,
+                  from: before.status,
+                  to,
+                  reason: body.reason ?? null,
+                  method: preflight?.method ?? null,
+                  methodLabel: preflight?.methodLabel ?? null,
+                  preflight: preflight === undefined ? null : preflightView(preflight),
+                  summary
+                }
+                return { account: accountView(before), action } satisfies ActionResult
+              }
+              const call = yield* Provider.action(connection, name)
+              const receipt: ActionReceipt = yield* restore(call(target, { reason: body.reason, method: body.method }))
+                .pipe(
+                  Effect.tapError((e) => record_("error", e.message, null)),
+                  Effect.onInterrupt(() =>
+                    record_(
+                      "error",
+                      `interrupted: the host stopped while the ${name} was in progress; if ${record.provider} received it, ` +
+                        "the next sync shows the account's status",
+                      null
+                    ).pipe(Effect.ignore)
+                  )
                 )
-              const summary = preflight !== undefined && !preflight.allowed
-                ? `would be refused: ${preflight.reason ?? "the provider does not allow it"}`
-                : `would change ${before.status} → ${to}${preflight === undefined ? "" : ` (${preflight.methodLabel})`}`
-              yield* record_("dry-run", `${summary}; nothing was changed`, preflight?.method ?? null)
+              const after = yield* inventory.recordAction(connectionId, externalId, to, name).pipe(
+                Effect.tapError((e) =>
+                  record_(
+                    "error",
+                    `done upstream, but the local status was not recorded (${e.message}); the next sync records it`,
+                    receipt.method
+                  )
+                )
+              )
+              yield* record_("ok", `${before.status} -> ${to} (${receipt.methodLabel})`, receipt.method)
               const action: ActionView = {
                 name,
-                dryRun: true,
+                dryRun: false,
                 from: before.status,
                 to,
                 reason: body.reason ?? null,
-                method: preflight?.method ?? null,
-                methodLabel: preflight?.methodLabel ?? null,
-                preflight: preflight === undefined ? null : preflightView(preflight),
-                summary
+                method: receipt.method,
+                methodLabel: receipt.methodLabel,
+                preflight: null,
+                summary: `changed ${before.status} → ${to} (${receipt.methodLabel})`
               }
-              return { account: accountView(before), action } satisfies ActionResult
-            }
-            const call = yield* Provider.action(connection, name)
-            const receipt: ActionReceipt = yield* restore(call(target, { reason: body.reason, method: body.method }))
-              .pipe(
-                Effect.tapError((e) => record_("error", e.message, null)),
-                Effect.onInterrupt(() =>
-                  record_(
-                    "error",
-                    `interrupted: the host stopped while the ${name} was in progress; if ${record.provider} received it, ` +
-                      "the next sync shows the account's status",
-                    null
-                  ).pipe(Effect.ignore)
-                )
-              )
-            const after = yield* inventory.recordAction(connectionId, externalId, to, name).pipe(
-              Effect.tapError((e) =>
-                record_(
-                  "error",
-                  `done upstream, but the local status was not recorded (${e.message}); the next sync records it`,
-                  receipt.method
-                )
-              )
-            )
-            yield* record_("ok", `${before.status} -> ${to} (${receipt.methodLabel})`, receipt.method)
-            const action: ActionView = {
-              name,
-              dryRun: false,
-              from: before.status,
-              to,
-              reason: body.reason ?? null,
-              method: receipt.method,
-              methodLabel: receipt.methodLabel,
-              preflight: null,
-              summary: `changed ${before.status} → ${to} (${receipt.methodLabel})`
-            }
-            return { account: accountView(Option.getOrElse(after, () => before)), action } satisfies ActionResult
-          })
-        ))
-      })
+              return { account: accountView(Option.getOrElse(after, () => before)), action } satisfies ActionResult
+            })
+          ))
+        }
+      )
 
     return {
       list,

@@ -20,8 +20,9 @@ import { InvalidInput, NotFound } from "../errors.js"
 import { CreateConnection, decodeBody, UpdateConnection, VerifyConfig } from "../inputs.js"
 import { providerById } from "../ProviderRegistry.js"
 import { type ConnectionView, connectionView } from "../views.js"
-import { type Actor, AuditLog } from "./AuditLog.js"
+import { AuditLog } from "./AuditLog.js"
 import { Upstream } from "./Upstream.js"
+import { type Principal, requireRole } from "./Users.js"
 
 /**
  * A provider as `GET /api/providers` shows it: what it can do and the fields of its settings form.
@@ -105,7 +106,10 @@ export class Connections extends Effect.Service<Connections>()("app/Connections"
       }))
     )
 
-    const create = Effect.fn("Connections.create")(function*(input: unknown, actor: Actor) {
+    // Every change checks the caller's role here, whichever door it came through (API, page, CLI).
+    const create = Effect.fn("Connections.create")(function*(input: unknown, principal: Principal) {
+      yield* requireRole(principal, "admin", "manage connections")
+      const actor = principal.name
       const body = yield* decodeBody(CreateConnection, input)
       const { config, provider } = yield* validateProviderConfig(body.provider, body.config)
       const settings = settingsOf(body)
@@ -123,7 +127,9 @@ export class Connections extends Effect.Service<Connections>()("app/Connections"
       return yield* view(record)
     })
 
-    const update = Effect.fn("Connections.update")(function*(id: string, input: unknown, actor: Actor) {
+    const update = Effect.fn("Connections.update")(function*(id: string, input: unknown, principal: Principal) {
+      yield* requireRole(principal, "admin", "manage connections")
+      const actor = principal.name
       const body = yield* decodeBody(UpdateConnection, input)
       const existing = yield* require(id)
       const provider = providerById(registry, existing.provider)
@@ -160,7 +166,9 @@ export class Connections extends Effect.Service<Connections>()("app/Connections"
       return yield* view(updated.value)
     })
 
-    const remove = Effect.fn("Connections.remove")(function*(id: string, actor: Actor) {
+    const remove = Effect.fn("Connections.remove")(function*(id: string, principal: Principal) {
+      yield* requireRole(principal, "admin", "manage connections")
+      const actor = principal.name
       const existing = yield* require(id)
       const record = (outcome: "ok" | "error", detail: string | null) =>
         audit.record({
@@ -178,7 +186,9 @@ export class Connections extends Effect.Service<Connections>()("app/Connections"
       yield* record("ok", null)
     })
 
-    const verify = Effect.fn("Connections.verify")(function*(id: string, actor: Actor) {
+    const verify = Effect.fn("Connections.verify")(function*(id: string, principal: Principal) {
+      yield* requireRole(principal, "operator", "test connections")
+      const actor = principal.name
       const record = yield* require(id)
       const audited = (outcome: "ok" | "error", detail: string | null) =>
         audit.record({ actor, action: "connection.verify", connectionId: id, target: id, input: {}, outcome, detail })
@@ -189,7 +199,9 @@ export class Connections extends Effect.Service<Connections>()("app/Connections"
       return { ok: true } as const
     })
 
-    const verifyConfig = Effect.fn("Connections.verifyConfig")(function*(input: unknown, actor: Actor) {
+    const verifyConfig = Effect.fn("Connections.verifyConfig")(function*(input: unknown, principal: Principal) {
+      yield* requireRole(principal, "admin", "manage connections")
+      const actor = principal.name
       const body = yield* decodeBody(VerifyConfig, input)
       const { config, provider } = yield* validateProviderConfig(body.provider, body.config)
       const auditInput = { provider: provider.id, config: maskConfig(provider, config) }

@@ -21,6 +21,7 @@ import type { SyncView } from "../views.js"
 import { type Actor, AuditLog } from "./AuditLog.js"
 import { Metrics } from "./Metrics.js"
 import { Upstream } from "./Upstream.js"
+import { type Principal, requireRole } from "./Users.js"
 import { Webhooks } from "./Webhooks.js"
 
 const outcomeOf = (run: SyncRun) => (run.status === "succeeded" ? "ok" : run.status === "held" ? "held" : "error")
@@ -119,7 +120,9 @@ export class Syncs extends Effect.Service<Syncs>()("app/Syncs", {
         )
       }
 
-    const start = Effect.fn("Syncs.start")(function*(connectionId: string, actor: Actor) {
+    const start = Effect.fn("Syncs.start")(function*(connectionId: string, principal: Principal) {
+      yield* requireRole(principal, "operator", "start syncs")
+      const actor = principal.name
       const record = yield* requireConnection(connectionId)
       // A run whose lease expired is recovered here, audited, before the lock is taken: the store would
       // otherwise recover it itself while taking the lock, and its end would never reach the audit trail.
@@ -184,7 +187,9 @@ export class Syncs extends Effect.Service<Syncs>()("app/Syncs", {
           })).pipe(Effect.ignore)
 
     /** Applies a held run: its lock is taken again, the run applied in one commit, the decision audited. */
-    const apply = Effect.fn("Syncs.apply")(function*(id: string, actor: Actor) {
+    const apply = Effect.fn("Syncs.apply")(function*(id: string, principal: Principal) {
+      yield* requireRole(principal, "operator", "apply held syncs")
+      const actor = principal.name
       yield* require(id)
       const run = yield* SyncEngine.applyHeld(id, owner, actor).pipe(
         Effect.provideService(SyncStore, store),
@@ -195,7 +200,9 @@ export class Syncs extends Effect.Service<Syncs>()("app/Syncs", {
     })
 
     /** Discards a held run: nothing of it is applied; the decision is audited. */
-    const discard = Effect.fn("Syncs.discard")(function*(id: string, actor: Actor) {
+    const discard = Effect.fn("Syncs.discard")(function*(id: string, principal: Principal) {
+      yield* requireRole(principal, "operator", "discard held syncs")
+      const actor = principal.name
       yield* require(id)
       const run = yield* SyncEngine.discardHeld(id, actor).pipe(
         Effect.provideService(SyncStore, store),

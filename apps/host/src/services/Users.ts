@@ -37,6 +37,15 @@ export interface Principal {
 export const bootstrapAdmin: Principal = { name: "admin", role: "admin", userId: null }
 
 /**
+ * The scheduler's principal: it starts the syncs a connection's interval asks for (an operator's right)
+ * and nothing more.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const schedulerPrincipal: Principal = { name: "scheduler", role: "operator", userId: null }
+
+/**
  * What a role may do, in words, for a 403 that says what is needed.
  *
  * @since 0.2.0

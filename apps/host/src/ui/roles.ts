@@ -1,7 +1,7 @@
 /**
- * What the logged-in person may do, for the pages: a control their role cannot use is not shown, and an
- * action their role cannot take is refused (403) before it reaches a service that takes only a name.
- * Services that take the principal check the role themselves; the pages never replace that check.
+ * What the logged-in person may do, for the pages: a control their role cannot use is not shown, and a
+ * form their role cannot send is not served (403). The services check the role of every change
+ * themselves; the pages never replace that check.
  *
  * @since 0.2.0
  */

@@ -728,10 +728,7 @@ export const accountRoutes = (pages: Hono<PagesEnv>, host: Host) => {
       }
       const outcome = await runOperation(
         host,
-        Effect.zipRight(
-          needs(session, "operator", `${name} accounts`),
-          Accounts[name](id, externalId, input, session.actor)
-        )
+        Accounts[name](id, externalId, input, session.principal)
       )
       if (outcome._tag === "Failure" && outcome.error.status === 403 && outcome.error.code === "forbidden") {
         return errorPage(c, outcome.error, "Not allowed")

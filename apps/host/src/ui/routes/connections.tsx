@@ -403,7 +403,7 @@ export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
     if (form.intent === "test") {
       const outcome = await runOperation(
         host,
-        Connections.verifyConfig({ provider: provider.id, config }, c.get("session").actor)
+        Connections.verifyConfig({ provider: provider.id, config }, c.get("session").principal)
       )
       if (outcome._tag === "Success") {
         return newPage(c, all, provider, { ...emptyState, values: form, test: { _tag: "Passed" } })
@@ -423,7 +423,7 @@ export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
       host,
       Connections.create(
         { provider: provider.id, name: form.name ?? "", config, ...settingsOf(form) },
-        c.get("session").actor
+        c.get("session").principal
       )
     )
     if (outcome._tag === "Success") {
@@ -518,12 +518,12 @@ export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
         const config = configFromForm(provider.configFields, form, "create")
         const outcome = await runOperation(
           host,
-          Connections.verifyConfig({ provider: provider.id, config }, c.get("session").actor)
+          Connections.verifyConfig({ provider: provider.id, config }, c.get("session").principal)
         )
         errors = outcome._tag === "Failure" ? fieldIssues(outcome.error) : errors
         test = outcome._tag === "Success" ? { _tag: "Passed" } : { _tag: "Failed", error: outcome.error }
       } else if (sameSettings(provider.configFields, form, connection.config)) {
-        const outcome = await runOperation(host, Connections.verify(id, c.get("session").actor))
+        const outcome = await runOperation(host, Connections.verify(id, c.get("session").principal))
         test = outcome._tag === "Success"
           ? { _tag: "Passed", note: "Seatkeeper reached the organisation with the saved settings." }
           : { _tag: "Failed", error: outcome.error }
@@ -543,7 +543,7 @@ export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
       Connections.update(
         id,
         { name: form.name ?? "", config: configFromForm(provider.configFields, form, "update"), ...settingsOf(form) },
-        c.get("session").actor
+        c.get("session").principal
       )
     )
     if (outcome._tag === "Success") {
@@ -584,7 +584,7 @@ export const connectionRoutes = (pages: Hono<PagesEnv>, host: Host) => {
   })
 
   pages.post("/connections/:id/delete", async (c) => {
-    const outcome = await runOperation(host, Connections.remove(c.req.param("id"), c.get("session").actor))
+    const outcome = await runOperation(host, Connections.remove(c.req.param("id"), c.get("session").principal))
     if (outcome._tag === "Failure") return errorPage(c, outcome.error, "Not deleted")
     return c.redirect(withQuery(paths.dashboard, { notice: "deleted" }), 303)
   })

@@ -17,7 +17,7 @@ import { formatAge, formatCount, formatDuration } from "../format.js"
 import { Badge, ConnectionTabs, CsrfField, ErrorBox, Layout, Notice, TableBox, When } from "../layout.js"
 import { paths, withQuery } from "../paths.js"
 import { errorPage, noticeOf, renderPage } from "../render.js"
-import { can, needs } from "../roles.js"
+import { can } from "../roles.js"
 import { decidedText, Decision, HeldRun, holdReasonText } from "../runs.js"
 import type { PagesEnv } from "../security.js"
 
@@ -171,7 +171,7 @@ export const syncRoutes = (pages: Hono<PagesEnv>, host: Host) => {
     const session = c.get("session")
     const outcome = await runOperation(
       host,
-      Effect.zipRight(needs(session, "operator", "start syncs"), Syncs.start(id, session.actor))
+      Syncs.start(id, session.principal)
     )
     if (outcome._tag === "Success") {
       return c.redirect(withQuery(paths.connection(id).syncs, { notice: "sync-started" }), 303)
@@ -191,16 +191,18 @@ export const syncRoutes = (pages: Hono<PagesEnv>, host: Host) => {
       const id = c.req.param("id")
       const runId = c.req.param("runId")
       const session = c.get("session")
-      const actor = session.actor
       // The run must be this connection's: the address says which connection the admin is looking at.
       const own = Syncs.get(runId).pipe(
         Effect.filterOrFail((run) => run.connectionId === id, () => new NotFound({ resource: "sync", id: runId }))
       )
       const outcome = await runOperation(
         host,
-        needs(session, "operator", `${decision} held syncs`).pipe(
-          Effect.zipRight(own),
-          Effect.zipRight(decision === "apply" ? Syncs.applyHeld(runId, actor) : Syncs.discardHeld(runId, actor))
+        own.pipe(
+          Effect.zipRight(
+            decision === "apply"
+              ? Syncs.applyHeld(runId, session.principal)
+              : Syncs.discardHeld(runId, session.principal)
+          )
         )
       )
       if (outcome._tag === "Success") {
