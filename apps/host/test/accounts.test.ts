@@ -251,7 +251,14 @@ describe("accounts, products, seats, suspend and restore", () => {
       p.key === "confluence:acme.atlassian.net"
     )
     expect(seats.text.trim().split(/\r?\n/).length).toBe(product.seats + 1)
-    expect((await t.request("GET", `${base()}/products.csv`)).text).toContain("confluence:acme.atlassian.net")
+    // The products export has every count the products list has, under the same names.
+    const products = (await t.request("GET", `${base()}/products.csv`)).text.trim().split(/\r?\n/)
+    const header = products[0]!.split(",")
+    for (const count of ["seats", "used30", "used60", "used90", "unused30", "unused60", "unused90"]) {
+      expect(header, count).toContain(count)
+    }
+    const row = products.find((line) => line.startsWith("confluence:acme.atlassian.net,"))!.split(",")
+    expect(Number(row[header.indexOf("used60")])).toBe(product.used60)
   })
 
   it("Should suspend as a dry run that asks only the organisation's read-only preflight", async () => {
@@ -382,5 +389,106 @@ describe("accounts, products, seats, suspend and restore", () => {
   it("Should never have sent the API key in any response", () => {
     expect(findSecrets(t.responses.map((r) => `${r.headers} ${r.text}`).join("\n"), { apiKey: sandbox.apiKey }))
       .toEqual([])
+  })
+})
+
+describe("suspend and restore: what the answer says is what happens upstream", () => {
+  let t: TestHost
+  let sandbox: AtlassianSandbox
+  let connectionId: string
+  const accountPath = (id: string) => `/api/connections/${connectionId}/accounts/${encodeURIComponent(id)}`
+  const upstreamActions = () =>
+    sandbox.requests.filter((r) => r.route === "lifecycle" || r.route === "directorySuspend").length
+  const managedActive = (n: number) =>
+    sandbox.users().filter((u) => u.account_status === "active" && u.managedBy === undefined)[n]!.account_id
+
+  beforeAll(async () => {
+    sandbox = await makeSandbox({ users: 60, pageSize: 50, seed: 5 })
+    t = await makeTestHost()
+    connectionId = await connect(t.request, sandbox)
+    const done = await sync(t.request, connectionId)
+    if (done.body.status !== "succeeded") throw new Error(`first sync ${done.text}`)
+  })
+  afterAll(async () => {
+    await t.close()
+    await sandbox.close()
+  })
+
+  it("Should keep a directory suspend through the next sync, and undo it in the directory by default", async () => {
+    const id = managedActive(0)
+    const suspended = await t.request("POST", `${accountPath(id)}/suspend`, { body: { method: "directory" } })
+    expect(suspended.status).toBe(200)
+    expect(suspended.body.action).toMatchObject({ method: "directory", to: "suspended" })
+    // Upstream the account stays `active` (the v1 listing says so); its directory access is suspended.
+    expect([sandbox.user(id)!.account_status, sandbox.user(id)!.membershipStatus]).toEqual(["active", "suspended"])
+
+    expect((await sync(t.request, connectionId)).body.status).toBe("succeeded")
+    const after = await t.request("GET", accountPath(id))
+    expect([after.body.status, after.body.sourceStatus]).toEqual(["suspended", "suspended"])
+
+    // A restore that names no method undoes the directory suspend the sync read back.
+    const restored = await t.request("POST", `${accountPath(id)}/restore`, { body: {} })
+    expect(restored.status).toBe(200)
+    expect(restored.body.action).toMatchObject({ method: "directory", to: "active" })
+    expect(sandbox.user(id)!.membershipStatus).toBe("active")
+    expect((await sync(t.request, connectionId)).body.status).toBe("succeeded")
+    expect((await t.request("GET", accountPath(id))).body.status).toBe("active")
+  })
+
+  it("Should preview the method asked for, and refuse an unknown one with 400 naming the methods", async () => {
+    const id = managedActive(1)
+    const preview = await t.request("POST", `${accountPath(id)}/suspend`, {
+      body: { dryRun: true, method: "directory" }
+    })
+    expect(preview.status).toBe(200)
+    expect(preview.body.action).toMatchObject({ dryRun: true, method: "directory" })
+    const audit = await t.request("GET", "/api/audit?limit=1")
+    expect(audit.body.data[0]).toMatchObject({ action: "account.suspend", outcome: "dry-run" })
+    expect(audit.body.data[0].input.method).toBe("directory")
+
+    const calls = upstreamActions()
+    for (const dryRun of [true, false]) {
+      const unknown = await t.request("POST", `${accountPath(id)}/suspend`, { body: { dryRun, method: "nope" } })
+      expect(unknown.status).toBe(400)
+      expect(unknown.body.error.details.issues).toEqual([
+        expect.objectContaining({ path: ["method"], message: expect.stringContaining("one of lifecycle, directory") })
+      ])
+    }
+    expect(upstreamActions()).toBe(calls)
+    expect((await t.request("GET", accountPath(id))).body.status).toBe("active")
+  })
+
+  it("Should answer 409 to suspending a suspended account or restoring an active one, calling nothing", async () => {
+    const id = managedActive(2)
+    expect((await t.request("POST", `${accountPath(id)}/suspend`, { body: {} })).status).toBe(200)
+    const calls = upstreamActions()
+    const audited = (await t.request("GET", "/api/audit?limit=200")).body.data.length
+    for (const dryRun of [false, true]) {
+      const again = await t.request("POST", `${accountPath(id)}/suspend`, { body: { dryRun } })
+      expect(again.status).toBe(409)
+      expect(again.body.error.message).toContain("is already suspended")
+      expect(again.body.error.hint).toContain("restore it first")
+    }
+    const active = managedActive(3)
+    const restore = await t.request("POST", `${accountPath(active)}/restore`, { body: {} })
+    expect(restore.status).toBe(409)
+    expect(restore.body.error.message).toContain("is already active")
+    expect(upstreamActions()).toBe(calls)
+    expect((await t.request("GET", "/api/audit?limit=200")).body.data.length).toBe(audited)
+  })
+
+  it("Should refuse a null body like any other body that is not an object; no body is the defaults", async () => {
+    const id = managedActive(4)
+    const calls = upstreamActions()
+    const nulled = await t.request("POST", `${accountPath(id)}/suspend`, {
+      rawBody: "null",
+      headers: { "content-type": "application/json" }
+    })
+    expect(nulled.status).toBe(400)
+    expect(upstreamActions()).toBe(calls)
+    const openapi = await t.request("GET", "/api/openapi.json")
+    const operation = openapi.body.paths["/api/connections/{id}/accounts/{externalId}/suspend"].post
+    expect(operation.requestBody.required).toBe(false)
+    expect(operation.description).toContain("Without a body it is a real suspend")
   })
 })

@@ -106,9 +106,16 @@ export interface ProviderConnection {
   readonly lookup?: ((externalId: string) => Effect.Effect<Option.Option<ProviderAccount>, ProviderError>) | undefined
   /** Products, plans and seats bought, one per product instance, where the provider can say. */
   readonly licenses?: Stream.Stream<License, ProviderError> | undefined
-  /** What an action would do to an account, read-only: which method applies and whether it would be refused. */
+  /**
+   * What an action would do to an account, read-only: which method applies and whether it would be refused.
+   * `options.method` previews that method (as the action itself would use it) instead of the default.
+   */
   readonly preflight?:
-    | ((target: string | ActionTarget, action: ActionKind) => Effect.Effect<ActionPreflight, ProviderError>)
+    | ((
+      target: string | ActionTarget,
+      action: ActionKind,
+      options?: { readonly method?: string | undefined }
+    ) => Effect.Effect<ActionPreflight, ProviderError>)
     | undefined
   readonly suspend?: AccountAction | undefined
   readonly restore?: AccountAction | undefined
@@ -133,6 +140,11 @@ export interface ProviderDefinition<Config = any, ConfigEncoded = any> {
   readonly capabilities: ReadonlySet<Capability>
   /** The sources of last-activity values its accounts name, for showing their provenance. */
   readonly activitySources?: ReadonlyArray<ActivitySource> | undefined
+  /**
+   * The methods a suspend or restore may be asked to use (`ActionOptions.method`), so a host can refuse any
+   * other as bad input before calling the provider. Unset: the provider has no choice of method.
+   */
+  readonly actionMethods?: ReadonlyArray<string> | undefined
   readonly connect: (
     config: Config
   ) => Effect.Effect<ProviderConnection, ProviderError, HttpClient.HttpClient | RequestBudget>

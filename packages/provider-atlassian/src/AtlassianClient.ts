@@ -14,7 +14,7 @@ import type { RequestBudget } from "@seatkeeper/core/RequestBudget"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import { type AtlassianConfig, DEFAULT_BASE_URL, DEFAULT_RATE_LIMIT } from "./AtlassianConfig.js"
 import { classify } from "./AtlassianError.js"
 import {
@@ -65,6 +65,11 @@ export interface AtlassianClient {
   readonly usersPages: Stream.Stream<UsersPage, ProviderError>
   /** `POST /admin/v2/orgs/{orgId}/directories/-/users/search`, following the bare cursor in `links.next`. */
   readonly directoryUsersPages: Stream.Stream<V2UsersPage, ProviderError>
+  /**
+   * The ids of the accounts whose access is suspended in the directory (`membershipStatus: suspended`),
+   * from the directory search. The v1 listing cannot tell: a suspended account stays `active` there.
+   */
+  readonly suspendedMemberIds: Effect.Effect<ReadonlySet<string>, ProviderError>
   /** The directory search for one account id: `None` when no directory has it. */
   readonly directoryUser: (
     accountId: string,
@@ -205,6 +210,27 @@ export const make = (
       }
     )
 
+    const suspendedMemberIds = Stream.runFold(
+      Pagination.cursorPages(
+        Option.none<string>(),
+        (cursor) =>
+          search("accounts", {
+            limit: DIRECTORY_PAGE_SIZE,
+            membershipStatus: ["suspended"],
+            ...Option.match(cursor, { onNone: () => ({}), onSome: (c) => ({ cursor: c }) })
+          }).pipe(
+            Effect.map((page) => [page, Option.map(nextCursor(page.links?.next), Option.some)] as const)
+          ),
+        { provider: "atlassian", operation: "accounts", key: (cursor) => Option.getOrElse(cursor, () => "") }
+      ),
+      new Set<string>(),
+      (ids, page) => {
+        // The filter is the server's; an answer that ignored it must not suspend anyone here.
+        for (const u of page.data) if (u.membershipStatus === "suspended") ids.add(u.accountId)
+        return ids
+      }
+    )
+
     const workspacesPages = Pagination.cursorPages(
       Option.none<string>(),
       (cursor) =>
@@ -263,6 +289,7 @@ export const make = (
       getOrg: http.json("verify", HttpClientRequest.get(`${baseUrl}${orgPath}`), OrgResponse, { idempotent: true }),
       usersPages,
       directoryUsersPages,
+      suspendedMemberIds,
       directoryUser: (accountId, operation = "lookup") =>
         search(operation, { accountIds: [accountId], expand: DIRECTORY_EXPAND, limit: 1 }).pipe(
           Effect.map((page) => Option.fromNullable(page.data.find((u) => u.accountId === accountId)))

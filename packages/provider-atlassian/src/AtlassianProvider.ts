@@ -266,8 +266,14 @@ export const toEntitlement = (product: ProductAccess, dropped: Dropped = { count
  * @since 0.1.0
  * @category mapping
  */
-export const toAccount = (user: User, dropped: Dropped = { count: 0 }): ProviderAccount => {
+export const toAccount = (
+  user: User,
+  dropped: Dropped = { count: 0 },
+  /** Whether the directory search says its access is suspended (the v1 listing still says `active`). */
+  directorySuspended = false
+): ProviderAccount => {
   const lastActiveAt = instantOf(user.last_active, dropped)
+  const suspendedInDirectory = directorySuspended && user.account_status === "active"
   const products = user.product_access
   let entitlements: Array<Entitlement> | undefined
   if (products !== undefined && products !== null) {
@@ -279,14 +285,17 @@ export const toAccount = (user: User, dropped: Dropped = { count: 0 }): Provider
     email: user.email ?? undefined,
     displayName: user.name,
     accountType: user.account_type,
-    status: mapStatus(user.account_status),
-    sourceStatus: user.account_status,
+    // v2's composite status: an active account whose directory access is suspended is `suspended`.
+    status: suspendedInDirectory ? "suspended" : mapStatus(user.account_status),
+    sourceStatus: suspendedInDirectory ? "suspended" : user.account_status,
     lastActiveAt,
     activitySource: lastActiveAt === undefined ? undefined : "atlassian.account",
     entitlements,
     billable: !nonBillableAccountTypes.has(user.account_type),
     // The v1 listing returns managed accounts only.
-    managed: true
+    managed: true,
+    // What a restore reads to undo a directory suspend with the directory's restore.
+    attributes: suspendedInDirectory ? { membershipStatus: "suspended" } : undefined
   })
 }
 
@@ -497,14 +506,19 @@ export const isMethod = (method: string | undefined): method is Method =>
   method === "lifecycle" || method === "directory"
 
 /**
- * Which method fits an account: the one asked for (a restore names its suspend's), else lifecycle for a
- * managed account (Atlassian deactivates only those) and directory suspend for an unmanaged one.
+ * Which method fits an account: the one asked for (a restore names its suspend's), else directory for an
+ * unmanaged account or one whose directory access is suspended (its restore undoes that), and lifecycle
+ * for a managed one (Atlassian deactivates only those).
  *
  * @since 0.2.0
  * @category mapping
  */
 export const methodFor = (target: ActionTarget, requested: string | undefined): Method =>
-  isMethod(requested) ? requested : target.managed === false ? "directory" : "lifecycle"
+  isMethod(requested)
+    ? requested
+    : target.managed === false || target.attributes?.membershipStatus === "suspended"
+    ? "directory"
+    : "lifecycle"
 
 /**
  * An Atlassian connection: a `ProviderConnection` whose optional parts are always there.
@@ -544,11 +558,32 @@ export const connect = (
       })
     )
 
-    const v1Pages = Stream.mapEffect(client.usersPages, (page) => {
-      const dropped = { count: 0 }
-      const accounts = page.data.map((user) => toAccount(user, dropped))
-      return Effect.as(warnDropped(dropped, "the v1 user listing"), { accounts, total: page.meta?.total ?? undefined })
-    })
+    // The v1 listing says `active` for an account whose directory access is suspended: the directory
+    // search names those first. A key that may not read the directory keeps the v1 statuses, with a warning.
+    const suspendedMembers = client.suspendedMemberIds.pipe(
+      Effect.catchIf(
+        (e) => e.reason === "Forbidden",
+        (e) =>
+          Effect.as(
+            Effect.logWarning(
+              "Atlassian: the directory search was refused, so accounts suspended in the directory read as " +
+                "active; give the API key read access to directories (read:directories:admin)"
+            ).pipe(Effect.annotateLogs({ reason: e.reason })),
+            new Set<string>()
+          )
+      )
+    )
+    const v1Pages = Stream.unwrap(
+      Effect.map(suspendedMembers, (suspended) =>
+        Stream.mapEffect(client.usersPages, (page) => {
+          const dropped = { count: 0 }
+          const accounts = page.data.map((user) => toAccount(user, dropped, suspended.has(user.account_id)))
+          return Effect.as(warnDropped(dropped, "the v1 user listing"), {
+            accounts,
+            total: page.meta?.total ?? undefined
+          })
+        }))
+    )
 
     const v2Pages = Stream.unwrap(
       Effect.map(instances, (map) =>
@@ -628,10 +663,28 @@ export const connect = (
       )
     }
 
-    const preflight = (input: string | ActionTarget, action: ActionKind) =>
+    const unknownMethod = (operation: string, requested: string) =>
+      new ProviderError({
+        reason: "Unsupported",
+        provider: "atlassian",
+        operation,
+        description: `unknown method ${JSON.stringify(requested.slice(0, 40))}; Atlassian's methods are ` +
+          `${Object.keys(methods).join(" and ")}`
+      })
+
+    const preflight = (
+      input: string | ActionTarget,
+      action: ActionKind,
+      options?: { readonly method?: string | undefined }
+    ) =>
       Effect.gen(function*() {
+        const requested = options?.method
+        // A preview of another method than the one asked for would answer the wrong question.
+        if (requested !== undefined && !isMethod(requested)) {
+          return yield* Effect.fail(unknownMethod("preflight", requested))
+        }
         const target = yield* resolve(Provider.targetOf(input), "preflight", action === "suspend")
-        const method = methodFor(target, undefined)
+        const method = methodFor(target, requested)
         const methodLabel = methods[method][action]
         if (method === "directory") {
           // Atlassian has no read-only check for a directory suspend, and refuses to suspend an org admin.
@@ -670,18 +723,8 @@ export const connect = (
     const act = (action: ActionKind): Provider.AccountAction => (input, options) =>
       Effect.gen(function*() {
         const requested = options?.method
-        if (requested !== undefined && !isMethod(requested)) {
-          // Guessing another method would not undo what was done: refuse instead.
-          return yield* Effect.fail(
-            new ProviderError({
-              reason: "Unsupported",
-              provider: "atlassian",
-              operation: action,
-              description: `unknown method ${JSON.stringify(requested.slice(0, 40))}; Atlassian's methods are ` +
-                `${Object.keys(methods).join(" and ")}`
-            })
-          )
-        }
+        // Guessing another method would not undo what was done: refuse instead.
+        if (requested !== undefined && !isMethod(requested)) return yield* Effect.fail(unknownMethod(action, requested))
         const target = requested === undefined
           ? yield* resolve(Provider.targetOf(input), action, false)
           : Provider.targetOf(input)
@@ -737,6 +780,7 @@ export const AtlassianProvider = Provider.define({
   configSchema: AtlassianConfig,
   capabilities,
   activitySources,
+  actionMethods: Object.keys(methods),
   connect
 })
 

@@ -25,9 +25,11 @@ describe("Atlassian adapter against the sandbox", () => {
       assert.strictEqual(ids.length, 1234)
       assert.strictEqual(new Set(ids).size, 1234)
       assert.deepStrictEqual(ids, org.users().map((u) => u.account_id))
-      // 25 pages: 24 full ones and a last one of 34; one request each, nothing retried
+      // 25 pages: 24 full ones and a last one of 34; one request each, nothing retried. And one directory
+      // search first, for the accounts suspended in the directory (the v1 listing says `active` for them).
       assert.strictEqual(requestsOn(org, "users").length, 25)
-      assert.deepStrictEqual(yield* connection.requestStats, { requests: 25, retries: 0, rateLimited: 0 })
+      assert.strictEqual(requestsOn(org, "directoryUsers").length, 1)
+      assert.deepStrictEqual(yield* connection.requestStats, { requests: 26, retries: 0, rateLimited: 0 })
     }))
 
   it.scopedLive("maps statuses, products, last activity, absent emails and unknown enums as they come", () =>
@@ -266,9 +268,13 @@ describe("Atlassian adapter against the sandbox", () => {
         assert.include(error.description, "links.next is not an absolute http(s) URL")
         // The link's own text is never repeated: upstream text may carry anything.
         assert.notInclude(error.message, next)
-        // One request, the first page: nothing went to our own origin for the bad link.
-        assert.deepStrictEqual(front.requests.map((r) => r.path), [`/admin/v1/orgs/${org.orgId}/users`])
-        assert.strictEqual(org.requests.length, 1)
+        // The directory search, then one request of the listing, its first page: nothing went to our own
+        // origin for the bad link.
+        assert.deepStrictEqual(front.requests.map((r) => r.path), [
+          `/admin/v2/orgs/${org.orgId}/directories/-/users/search`,
+          `/admin/v1/orgs/${org.orgId}/users`
+        ])
+        assert.strictEqual(requestsOn(org, "users").length, 1)
       }))
   }
 
@@ -284,7 +290,8 @@ describe("Atlassian adapter against the sandbox", () => {
       assert.strictEqual(Chunk.size(accounts), 250)
       const stats = yield* connection.requestStats
       assert.strictEqual(stats.retries, 4)
-      assert.strictEqual(stats.requests, 3 + 4)
+      // 3 pages, 4 retries, and the directory search.
+      assert.strictEqual(stats.requests, 3 + 4 + 1)
     }))
 
   it.scopedLive("gives up on a persistent 5xx after a bounded number of attempts", () =>

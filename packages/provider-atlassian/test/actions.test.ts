@@ -4,7 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Sandbox from "../src/sandbox/index.js"
-import { connectTo, requestsOn } from "./helpers.js"
+import { byId, collect, connectTo, requestsOn, withWarnings } from "./helpers.js"
 
 const roster = (): ReadonlyArray<Sandbox.SandboxUserInput> => [
   { account_id: "557058:plain", account_status: "active", name: "Pat Plain" },
@@ -193,5 +193,63 @@ describe("suspend and restore with receipts", () => {
       assert.include(missingInDirectory.hint ?? "", "no such account")
       const lifecycleMissing = yield* Effect.flip((yield* connectTo(org)).suspend("nobody"))
       assert.deepStrictEqual([lifecycleMissing.reason, lifecycleMissing.code], ["NotFound", "accountNotFound"])
+    }))
+
+  it.scopedLive("a v1 account suspended in the directory reads as suspended, and its restore goes to the directory", () =>
+    Effect.gen(function*() {
+      const org = yield* Sandbox.make({ users: 0 })
+      org.addUsers(roster())
+      const connection = yield* connectTo(org)
+      yield* connection.suspend({ externalId: "557058:plain", managed: true }, { method: "directory" })
+      // The v1 listing still says `active`: the directory search says otherwise, and wins.
+      assert.strictEqual(org.user("557058:plain")!.account_status, "active")
+      const synced = byId(yield* collect(connection.accounts))
+      const plain = synced.get("557058:plain")!
+      assert.deepStrictEqual(
+        [plain.status, plain.sourceStatus, plain.attributes],
+        ["suspended", "suspended", { membershipStatus: "suspended" }]
+      )
+      assert.strictEqual(synced.get("557058:scim")!.status, "active")
+      assert.isUndefined(synced.get("557058:scim")!.attributes)
+
+      // A restore without a method, given what the sync read, undoes the directory suspend (not lifecycle).
+      const restored = yield* connection.restore({
+        externalId: plain.externalId,
+        managed: true,
+        attributes: plain.attributes
+      })
+      assert.strictEqual(restored.method, "directory")
+      assert.strictEqual(org.user("557058:plain")!.membershipStatus, "active")
+      assert.strictEqual(requestsOn(org, "lifecycle").length, 0)
+      // The next sync (a connection lives for one) reads it active again.
+      const next = yield* collect((yield* connectTo(org)).accounts)
+      assert.strictEqual(next.find((a) => a.externalId === "557058:plain")!.status, "active")
+    }))
+
+  it.scopedLive("a key that may not search the directory keeps the v1 statuses, and says why in a warning", () =>
+    Effect.gen(function*() {
+      const org = yield* Sandbox.make({ users: 0 })
+      org.addUsers(roster())
+      org.updateUser("557058:plain", { membershipStatus: "suspended" })
+      org.injectFault({ kind: "status", status: 403, shape: "noperms" }, { on: "directoryUsers" })
+      const { result, warnings } = yield* withWarnings(collect((yield* connectTo(org)).accounts))
+      assert.strictEqual(byId(result).get("557058:plain")!.status, "active")
+      assert.strictEqual(result.length, 3)
+      assert.isTrue(warnings.some((w) => w.includes("read:directories:admin")), warnings.join("\n"))
+    }))
+})
+
+describe("previews name the method asked for", () => {
+  it.scopedLive("a preflight with a method previews that method, and refuses one the adapter does not know", () =>
+    Effect.gen(function*() {
+      const org = yield* Sandbox.make({ users: 0 })
+      org.addUsers(roster())
+      const connection = yield* connectTo(org)
+      assert.strictEqual((yield* connection.preflight("557058:plain", "suspend")).method, "lifecycle")
+      const directory = yield* connection.preflight("557058:plain", "suspend", { method: "directory" })
+      assert.deepStrictEqual([directory.method, directory.allowed], ["directory", true])
+      const unknown = yield* Effect.flip(connection.preflight("557058:plain", "suspend", { method: "nope" }))
+      assert.deepStrictEqual([unknown.reason, unknown.operation], ["Unsupported", "preflight"])
+      assert.include(unknown.description, "lifecycle and directory")
     }))
 })

@@ -18,7 +18,12 @@ import { connect } from "../src/AtlassianProvider.js"
 
 const BASE = "https://admin.example.test"
 const ORG = "org-1"
-const server = setupServer()
+// The directory search a v1 listing starts with (accounts suspended in the directory): none here.
+const noSuspendedMembers = http.post(
+  `${BASE}/admin/v2/orgs/${ORG}/directories/-/users/search`,
+  () => HttpResponse.json({ data: [], links: {} })
+)
+const server = setupServer(noSuspendedMembers)
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }))
 afterEach(() => server.resetHandlers())
 afterAll(() => server.close())
@@ -82,7 +87,8 @@ describe("Atlassian wire behaviour", () => {
       assert.isDefined(retriedAt)
       assert.isAtLeast(retriedAt!, 120 - 2, "asked again before the reset time")
       assert.isAtMost(retriedAt!, 125, "waited far longer than the reset time")
-      assert.deepStrictEqual(yield* conn.requestStats, { requests: 3, retries: 1, rateLimited: 1 })
+      // The three users pages and the directory search for suspended members.
+      assert.deepStrictEqual(yield* conn.requestStats, { requests: 4, retries: 1, rateLimited: 1 })
     }))
 
   it.effect("sends the key as a Bearer token, and nothing but the key", () =>

@@ -46,6 +46,8 @@ export interface ApiRoute<Q = any> {
   readonly tag: string
   readonly query?: Schema.Schema<Q, any> | undefined
   readonly body?: Schema.Schema<any, any> | undefined
+  /** A request may leave the body out: it then means `{}`, every field at its default. */
+  readonly bodyOptional?: boolean | undefined
   readonly response: {
     readonly status: 200 | 201 | 202 | 204
     readonly schema?: Schema.Schema<any, any> | undefined

@@ -121,6 +121,9 @@ export const accountRoutes = [
     method: "post",
     path: "/connections/:id/accounts/:externalId/suspend",
     tag: "actions",
+    description: "Without a body it is a real suspend with the defaults; send `{\"dryRun\": true}` for a preview. " +
+      "An account already suspended is 409: there is nothing to suspend.",
+    bodyOptional: true,
     summary: "Suspends an account upstream (or, with dryRun, asks the provider's preflight what would happen)",
     body: AccountAction,
     response: { status: 200, schema: ActionResult },
@@ -131,6 +134,9 @@ export const accountRoutes = [
     method: "post",
     path: "/connections/:id/accounts/:externalId/restore",
     tag: "actions",
+    description: "Without a body it is a real restore with the defaults; send `{\"dryRun\": true}` for a preview. " +
+      "An account already active is 409: there is nothing to restore.",
+    bodyOptional: true,
     summary: "Restores a suspended account upstream (pass the suspend's method to undo exactly)",
     body: AccountAction,
     response: { status: 200, schema: ActionResult },
@@ -196,6 +202,7 @@ export const accountRoutes = [
             { header: "assigned", cell: (p) => p.assigned },
             { header: "seats", cell: (p) => p.seats },
             { header: "used30", cell: (p) => p.used30 },
+            { header: "used60", cell: (p) => p.used60 },
             { header: "used90", cell: (p) => p.used90 },
             { header: "unused30", cell: (p) => p.unused30 },
             { header: "unused60", cell: (p) => p.unused60 },

@@ -90,7 +90,12 @@ export const document = (routes: ReadonlyArray<ApiRoute>, info: { readonly versi
         parameters: [...pathParameters, ...queryParameters],
         ...(r.body === undefined
           ? {}
-          : { requestBody: { required: true, content: { "application/json": { schema: schemaOf(r.body) } } } }),
+          : {
+            requestBody: {
+              required: r.bodyOptional !== true,
+              content: { "application/json": { schema: schemaOf(r.body) } }
+            }
+          }),
         responses
       }
     }

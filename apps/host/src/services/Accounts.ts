@@ -18,7 +18,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { InvalidInput, NotFound } from "../errors.js"
+import { Conflict, InvalidInput, NotFound } from "../errors.js"
 import { AccountAction, type AccountFilters, decodeBody, type SeatFilters } from "../inputs.js"
 import { providerById } from "../ProviderRegistry.js"
 import { type AccountDetailView, type AccountView, accountView, activitySourcesOf, type SeatView } from "../views.js"
@@ -172,7 +172,8 @@ export class Accounts extends Effect.Service<Accounts>()("app/Accounts", {
         function*(connectionId: string, externalId: string, input: unknown, principal: Principal) {
           yield* requireRole(principal, "operator", `${name} accounts`)
           const actor = principal.name
-          const body = yield* decodeBody(AccountAction, input ?? {})
+          // No body is every default (a real action); `null` is a body, and not an object.
+          const body = yield* decodeBody(AccountAction, input === undefined ? {} : input)
           const record = yield* requireConnection(connectionId)
           const found = yield* inventory.getAccount(connectionId, externalId)
           if (Option.isNone(found)) return yield* Effect.fail(new NotFound({ resource: "account", id: externalId }))
@@ -184,6 +185,18 @@ export class Accounts extends Effect.Service<Accounts>()("app/Accounts", {
             attributes: before.attributes
           }
           const to = targetStatus[name]
+          // Nothing to change: an answer of "changed suspended → suspended" would claim an action that did not
+          // happen. The sync's reading, or an earlier action, already put it there.
+          if (before.status === to) {
+            return yield* Effect.fail(
+              new Conflict({
+                message: `account ${externalId} is already ${to}: there is nothing to ${name}`,
+                hint: name === "suspend"
+                  ? "restore it first to suspend it another way, or sync the connection if it changed upstream"
+                  : "sync the connection if it changed upstream"
+              })
+            )
+          }
           const record_ = (outcome: "ok" | "error" | "dry-run", detail: string | null, method: string | null) =>
             audit.record({
               actor,
@@ -210,12 +223,20 @@ export class Accounts extends Effect.Service<Accounts>()("app/Accounts", {
                 yield* record_("error", error.message, null)
                 return yield* Effect.fail(error)
               }
+              const known = provider.actionMethods
+              if (body.method !== undefined && known !== undefined && !known.includes(body.method)) {
+                return yield* Effect.fail(InvalidInput.fromIssues([{
+                  path: ["method"],
+                  message: `method must be one of ${known.join(", ")} (${provider.displayName}'s methods); ` +
+                    "leave it out to let Seatkeeper pick the one the account needs"
+                }]))
+              }
               const connection = yield* restore(upstream.connect(record))
               if (body.dryRun) {
                 // A dry run changes nothing upstream: at most the provider's read-only preflight answers.
                 const preflight = connection.preflight === undefined
                   ? undefined
-                  : yield* restore(connection.preflight(target, name)).pipe(
+                  : yield* restore(connection.preflight(target, name, { method: body.method })).pipe(
                     Effect.tapError((e) => record_("error", e.message, null))
                   )
                 const summary = preflight !== undefined && !preflight.allowed

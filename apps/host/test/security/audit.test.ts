@@ -163,7 +163,7 @@ describe("audit trail of a full session", () => {
     ])
     expect(updates[3]!.input).toMatchObject({
       name: "Security session (renamed)",
-      config: { rateLimit: { requests: 50, windowSeconds: 60 } }
+      config: { rateLimit: { requests: 500, windowSeconds: 60 } }
     })
     expect(trail.at(-1)!.input).toEqual({ name: "Security session (renamed)" })
     expect(findSecrets(JSON.stringify(trail), { apiKey: sandbox.apiKey, wrongKey })).toEqual([])

@@ -173,7 +173,7 @@ export const runSession = async (
   expectStatus(
     "settings",
     await request("PATCH", base, {
-      body: { name: "Security session (renamed)", config: { rateLimit: { requests: 50, windowSeconds: 60 } } }
+      body: { name: "Security session (renamed)", config: { rateLimit: { requests: 500, windowSeconds: 60 } } }
     }),
     200
   )

@@ -41,9 +41,10 @@ describe("one budget per organisation", () => {
     for (const run of done) expect(run.body).toMatchObject({ status: "succeeded", stats: { rateLimited: 0 } })
     const windowMs = strict.windowSeconds * 1000
     const requests = sandbox.requests.length
-    // Two syncs' worth of requests (two pages and the product instances each), never more than 3 in any 5 s,
-    // so the organisation never refused one; and the loose budget did not let either run faster.
-    expect(requests).toBe(6)
+    // Two syncs' worth of requests (the directory search for suspended members, two pages and the product
+    // instances each), never more than 3 in any 5 s, so the organisation never refused one; and the loose
+    // budget did not let either run faster.
+    expect(requests).toBe(8)
     expect(sandbox.maxRequestsInAnyWindow(windowMs)).toBeLessThanOrEqual(strict.requests)
     expect(sandbox.requests.filter((r) => r.status === 429)).toEqual([])
     expect(seconds).toBeGreaterThan(strict.windowSeconds - 1)
