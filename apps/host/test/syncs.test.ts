@@ -83,8 +83,33 @@ describe("syncs", () => {
     expect(res.body.data.length).toBe(2)
     expect(res.body.data.every((r: { status: string }) => r.status === "succeeded")).toBe(true)
     expect(Date.parse(res.body.data[0].startedAt)).toBeGreaterThanOrEqual(Date.parse(res.body.data[1].startedAt))
-    expect((await t.request("GET", `/api/connections/${connectionId}/syncs?limit=1`)).body.data.length).toBe(1)
+    expect(res.body.nextCursor).toBeNull()
     expect((await t.request("GET", `/api/connections/${connectionId}/syncs?limit=0`)).status).toBe(400)
+  })
+
+  it("Should page through a history longer than one limit, every run once, and refuse a cursor it did not give", async () => {
+    for (let i = 0; i < 3; i++) await sync(t.request, connectionId)
+    const all = (await t.request("GET", `/api/connections/${connectionId}/syncs`)).body.data.map((r: { id: string }) =>
+      r.id
+    )
+    expect(all.length).toBe(5)
+    const seen: Array<string> = []
+    let cursor: string | null = null
+    do {
+      const query: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`
+      const page = await t.request("GET", `/api/connections/${connectionId}/syncs?limit=2${query}`)
+      expect(page.status).toBe(200)
+      expect(page.body.data.length).toBeLessThanOrEqual(2)
+      seen.push(...page.body.data.map((r: { id: string }) => r.id))
+      cursor = page.body.nextCursor ?? null
+    } while (cursor !== null)
+    expect(seen).toEqual(all)
+    for (const junk of ["junk", "W10", Buffer.from("[1,2]").toString("base64url")]) {
+      const bad = await t.request("GET", `/api/connections/${connectionId}/syncs?cursor=${junk}`)
+      expect(bad.status, junk).toBe(400)
+      expect(bad.body.error.details.issues[0]).toMatchObject({ path: ["cursor"] })
+      expect(bad.body.error.message).toContain("start again without it")
+    }
   })
 
   it("Should leave every account as it was when a sync fails", async () => {

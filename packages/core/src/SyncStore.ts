@@ -151,10 +151,17 @@ export class SyncStore extends Context.Tag("@seatkeeper/core/SyncStore")<SyncSto
   /** Marks runs whose lease expired `interrupted` and frees their locks; returns them (to be audited). */
   readonly recover: Effect.Effect<ReadonlyArray<SyncRun>, StoreError>
   readonly get: (id: string) => Effect.Effect<Option.Option<SyncRun>, StoreError>
-  /** Newest first. With `status`, only runs with that status: the last applied one, however many failed since. */
+  /**
+   * Newest first (by `startedAt`, then `id`). With `status`, only runs with that status: the last applied
+   * one, however many failed since. With `before`, only the runs after that one in this order: the next
+   * page of a history longer than one `limit`.
+   */
   readonly list: (
     connectionId: string,
     limit: number,
-    options?: { readonly status?: SyncRunStatus | undefined }
+    options?: {
+      readonly status?: SyncRunStatus | undefined
+      readonly before?: { readonly startedAt: string; readonly id: string } | undefined
+    }
   ) => Effect.Effect<ReadonlyArray<SyncRun>, StoreError>
 }>() {}

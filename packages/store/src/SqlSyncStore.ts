@@ -1534,6 +1534,12 @@ export const make = (
     const list: SyncStore["Type"]["list"] = (connectionId, limit, options) =>
       sql`SELECT ${sql.literal(runColumns)} FROM sync_runs WHERE connection_id = ${connectionId}
         ${options?.status === undefined ? sql`` : sql`AND status = ${options.status}`}
+        ${
+        options?.before === undefined
+          ? sql``
+          : sql`AND (started_at < ${options.before.startedAt}
+            OR (started_at = ${options.before.startedAt} AND id < ${options.before.id}))`
+      }
         ORDER BY started_at DESC, id DESC LIMIT ${Math.min(1_000, Math.max(1, Math.floor(limit) || 50))}`.pipe(
         Effect.flatMap(Schema.decodeUnknown(Schema.Array(RunFromRow))),
         orStoreError("cannot list sync runs"),

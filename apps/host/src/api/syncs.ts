@@ -3,10 +3,10 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { PageQuery } from "../inputs.js"
 import { Syncs } from "../services/Syncs.js"
-import { ListView, SyncView } from "../views.js"
+import { SyncView } from "../views.js"
 import { route } from "./Route.js"
 
 /**
@@ -27,11 +27,16 @@ export const syncRoutes = [
     method: "get",
     path: "/connections/:id/syncs",
     tag: "syncs",
-    summary: "A connection's sync runs, newest first",
+    summary: "A connection's sync runs, newest first, a page at a time (follow nextCursor)",
     query: PageQuery,
-    response: { status: 200, schema: ListView(SyncView) },
+    response: {
+      status: 200,
+      schema: Schema.Struct({ data: Schema.Array(SyncView), nextCursor: Schema.NullOr(Schema.String) }).annotations({
+        identifier: "SyncRunsPage"
+      })
+    },
     errors: [400, 404, 503],
-    handler: ({ params, query }) => Effect.map(Syncs.list(params.id!, query.limit), (data) => ({ data }))
+    handler: ({ params, query }) => Syncs.page(params.id!, query.limit, query.cursor)
   }),
   route({
     method: "get",

@@ -16,13 +16,43 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
-import { NotFound } from "../errors.js"
+import * as Schema from "effect/Schema"
+import { InvalidInput, NotFound } from "../errors.js"
 import type { SyncView } from "../views.js"
 import { type Actor, AuditLog } from "./AuditLog.js"
 import { Metrics } from "./Metrics.js"
 import { Upstream } from "./Upstream.js"
 import { type Principal, requireRole } from "./Users.js"
 import { Webhooks } from "./Webhooks.js"
+
+/**
+ * A page of a connection's runs: newest first, and the cursor of the next page (`null` after the oldest).
+ *
+ * @since 0.2.0
+ * @category views
+ */
+export interface RunsPage {
+  readonly data: ReadonlyArray<SyncView>
+  readonly nextCursor: string | null
+}
+
+// A position in the runs list: the last run of a page, by the list's order (`startedAt`, then `id`). Not
+// signed: it names a run any reader of the list may see, and a forged one only moves the page.
+const RunCursor = Schema.compose(
+  Schema.StringFromBase64Url,
+  Schema.parseJson(Schema.Tuple(Schema.String, Schema.String))
+)
+const encodeCursor = (run: SyncRun) => Schema.encodeSync(RunCursor)([run.startedAt, run.id])
+const decodeCursor = (cursor: string) =>
+  Schema.decodeUnknown(RunCursor)(cursor).pipe(
+    Effect.map(([startedAt, id]) => ({ startedAt, id })),
+    Effect.mapError(() =>
+      InvalidInput.fromIssues([{
+        path: ["cursor"],
+        message: "cursor is not one this list returned; start again without it"
+      }])
+    )
+  )
 
 const outcomeOf = (run: SyncRun) => (run.status === "succeeded" ? "ok" : run.status === "held" ? "held" : "error")
 
@@ -246,6 +276,19 @@ export class Syncs extends Effect.Service<Syncs>()("app/Syncs", {
       get: (id: string): Effect.Effect<SyncView, NotFound | StoreError> => require(id),
       list: (connectionId: string, limit: number): Effect.Effect<ReadonlyArray<SyncView>, NotFound | StoreError> =>
         requireConnection(connectionId).pipe(Effect.zipRight(store.list(connectionId, limit))),
+      /** A page of the history, after the run `cursor` names (a `nextCursor` of the page before). */
+      page: (
+        connectionId: string,
+        limit: number,
+        cursor: string | undefined
+      ): Effect.Effect<RunsPage, NotFound | InvalidInput | StoreError> =>
+        Effect.gen(function*() {
+          yield* requireConnection(connectionId)
+          const before = cursor === undefined ? undefined : yield* decodeCursor(cursor)
+          const runs = yield* store.list(connectionId, limit + 1, { before })
+          const data = runs.slice(0, limit)
+          return { data, nextCursor: runs.length > limit ? encodeCursor(data.at(-1)!) : null }
+        }),
       applyHeld: apply,
       discardHeld: discard,
       recover

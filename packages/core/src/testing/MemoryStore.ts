@@ -772,7 +772,9 @@ export const make = (options: MemoryStoreOptions = {}) =>
         Effect.sync(() =>
           [...runs.values()].map((r) => r.run)
             .filter((run) =>
-              run.connectionId === connectionId && (options?.status === undefined || run.status === options.status)
+              run.connectionId === connectionId && (options?.status === undefined || run.status === options.status) &&
+              (options?.before === undefined || run.startedAt < options.before.startedAt ||
+                (run.startedAt === options.before.startedAt && run.id < options.before.id))
             )
             .sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : a.id < b.id ? 1 : -1))
             .slice(0, clampLimit(limit))

@@ -503,6 +503,27 @@ export const runStoreConformance = <E>(
             assert.strictEqual((yield* inventory.listAccounts({ connectionId: kept.id, limit: 10 })).total, 2)
           }))
 
+        it.effect("lists a connection's runs newest first, a page at a time after a given run", () =>
+          Effect.gen(function*() {
+            const c = yield* newConnection()
+            for (let i = 0; i < 5; i++) yield* sync(c.id, [person("u1")])
+            const syncs = yield* SyncStore
+            const all = yield* syncs.list(c.id, 10)
+            assert.strictEqual(all.length, 5)
+            const pages: Array<ReadonlyArray<string>> = []
+            let before: { readonly startedAt: string; readonly id: string } | undefined
+            for (;;) {
+              const page = yield* syncs.list(c.id, 2, { before })
+              if (page.length === 0) break
+              pages.push(page.map((r) => r.id))
+              before = page.at(-1)!
+            }
+            // Every run once, in the one order, whatever the page size; past the oldest, nothing.
+            assert.deepStrictEqual(pages.map((p) => p.length), [2, 2, 1])
+            assert.deepStrictEqual(pages.flat(), all.map((r) => r.id))
+            assert.deepStrictEqual(yield* syncs.list(c.id, 10, { before: all.at(-1)! }), [])
+          }))
+
         it.effect("refuses to remove a connection while a sync of it runs, and allows it after", () =>
           Effect.gen(function*() {
             const c = yield* newConnection()
