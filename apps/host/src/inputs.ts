@@ -11,10 +11,20 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { InvalidInput } from "./errors.js"
 
-const IntFromString = (min: number, max: number, what: string) =>
-  // Text that is no number at all ("ten") gets a message that says what to send, not Schema's own.
-  Schema.NumberFromString.annotations({ message: () => `${what} must be a whole number from ${min} to ${max}` }).pipe(
-    Schema.int({ message: () => `${what} must be a whole number` }),
+/**
+ * A whole number in a query string, written in decimal digits (`10`, not `1e1` or `0x0a`, which
+ * `Number` would read), from `min` to `max`; every refusal names the parameter and what to send.
+ *
+ * @since 0.2.0
+ * @category queries
+ */
+export const IntFromString = (min: number, max: number, what: string) =>
+  Schema.String.pipe(
+    // A minus sign passes, so that a negative number is told the range rather than how to write it.
+    Schema.pattern(/^-?\d{1,15}$/, {
+      message: () => `${what} must be a whole number from ${min} to ${max}, in digits`
+    }),
+    Schema.compose(Schema.NumberFromString),
     Schema.between(min, max, { message: () => `${what} must be from ${min} to ${max}` })
   )
 

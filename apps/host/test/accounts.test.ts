@@ -161,6 +161,11 @@ describe("accounts, products, seats, suspend and restore", () => {
     ["limit=0", "limit"],
     ["limit=501", "limit"],
     ["limit=ten", "limit"],
+    // Number("0x10") is 16 and Number("1e2") 100: a whole number here is written in digits.
+    ["limit=0x10", "limit"],
+    ["limit=1e2", "limit"],
+    ["limit=%2B5", "limit"],
+    ["inactiveDays=1e1", "inactiveDays"],
     ["inactiveDays=-1", "inactiveDays"],
     ["inactiveDays=1.5", "inactiveDays"],
     ["status=gone", "status"],
@@ -174,6 +179,20 @@ describe("accounts, products, seats, suspend and restore", () => {
     expect(res.status).toBe(400)
     expect(res.body.error.code).toBe("invalid_request")
     expect(res.body.error.details.issues.map((i: { path: Array<string> }) => i.path[0])).toEqual([field])
+  })
+
+  it("Should name the parameter and its range for every number in a query, on every list", async () => {
+    for (
+      const [path, message] of [
+        [`${base()}/products/trend?runs=abc`, "runs must be a whole number from 1 to 100, in digits"],
+        ["/api/plans?limit=abc", "limit must be a whole number from 1 to 200, in digits"],
+        [`${base()}/accounts?limit=1e2`, "limit must be a whole number from 1 to 500, in digits"]
+      ] as const
+    ) {
+      const res = await t.request("GET", path)
+      expect(res.status, path).toBe(400)
+      expect(res.body.error.details.issues.map((i: { message: string }) => i.message), path).toEqual([message])
+    }
   })
 
   it("Should show one account, its id URL-encoded, with its status history", async () => {

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { type Column, csvResponse } from "../csv.js"
-import { AccountAction, AccountFilters, SeatFilters } from "../inputs.js"
+import { AccountAction, AccountFilters, IntFromString, SeatFilters } from "../inputs.js"
 import { Accounts, ActionView } from "../services/Accounts.js"
 import {
   AccountDetailView,
@@ -24,7 +24,7 @@ import { route } from "./Route.js"
 
 const TrendQuery = Schema.Struct({
   runs: Schema.optionalWith(
-    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100, { message: () => "runs must be from 1 to 100" })),
+    IntFromString(1, 100, "runs"),
     { default: () => 10 }
   )
 })

@@ -12,6 +12,7 @@ import { Delivery, Webhook } from "@seatkeeper/core/Webhook"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { csvResponse } from "../csv.js"
+import { IntFromString } from "../inputs.js"
 import { ItemsQuery, Reclaim, SavingsView, SetPrices, UndoBody } from "../services/Reclaim.js"
 import { CreateUser, UpdateUser, Users, UserWithToken } from "../services/Users.js"
 import { CreateWebhook, Webhooks } from "../services/Webhooks.js"
@@ -34,7 +35,7 @@ const planView = (plan: Plan): typeof PlanView.Type => ({
 })
 const PlanItemView = PlanItem.annotations({ identifier: "PlanItem" })
 const PlansQuery = Schema.Struct({
-  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 200)), { default: () => 20 })
+  limit: Schema.optionalWith(IntFromString(1, 200, "limit"), { default: () => 20 })
 })
 const Comparison = Schema.Struct({
   previousPlanId: Schema.NullOr(Schema.String),

@@ -27,7 +27,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Conflict, Forbidden, InvalidInput, NotFound } from "../errors.js"
-import { decodeBody } from "../inputs.js"
+import { decodeBody, IntFromString } from "../inputs.js"
 import { AuditLog } from "./AuditLog.js"
 import { Upstream } from "./Upstream.js"
 import { type Principal, requireRole } from "./Users.js"
@@ -57,7 +57,7 @@ export const UndoBody = Schema.Struct({ externalId: Schema.optional(Schema.Strin
  */
 export const ItemsQuery = Schema.Struct({
   state: Schema.optional(PlanItemState),
-  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500)), {
+  limit: Schema.optionalWith(IntFromString(1, 500, "limit"), {
     default: () => 100
   }),
   cursor: Schema.optional(Schema.String)

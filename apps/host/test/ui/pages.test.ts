@@ -408,7 +408,7 @@ describe("web pages over HTTP", () => {
     expect(seats.status).toBe(400)
     expect(seats.text).toContain(`<p class="error" id="seat-unusedDays-error">unusedDays must be from 0 to 36500</p>`)
     expect(seats.text).toContain(
-      `<p class="error" id="seat-usedDays-error">usedDays must be a whole number from 0 to 36500</p>`
+      `<p class="error" id="seat-usedDays-error">usedDays must be a whole number from 0 to 36500, in digits</p>`
     )
     const sorted = await t.request("GET", `/connections/${connectionId}/accounts?sort=size`, { cookie })
     expect(sorted.status).toBe(400)
