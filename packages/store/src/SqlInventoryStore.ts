@@ -502,7 +502,7 @@ export const make: Effect.Effect<InventoryStore["Type"], never, SqlClient.SqlCli
       if (query.product !== undefined) parts.push(sql`e.product = ${text(query.product)}`)
       if (query.plan !== undefined) {
         parts.push(sql`EXISTS (SELECT 1 FROM licenses l WHERE l.connection_id = e.connection_id AND l.key = e.key
-          AND l.plan = ${text(query.plan)})`)
+          AND LOWER(l.plan) = LOWER(${text(query.plan)}))`)
       }
       if (query.unusedDays !== undefined) {
         const cut = Seats.cutoff(now, query.unusedDays)
@@ -523,7 +523,7 @@ export const make: Effect.Effect<InventoryStore["Type"], never, SqlClient.SqlCli
           JSON.stringify([
             query.license === undefined ? null : text(query.license),
             query.product === undefined ? null : text(query.product),
-            query.plan === undefined ? null : text(query.plan),
+            query.plan === undefined ? null : text(query.plan).toLowerCase(),
             query.q?.trim().toLowerCase() ?? ""
           ])
         }`

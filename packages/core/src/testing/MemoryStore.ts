@@ -1038,7 +1038,9 @@ export const make = (options: MemoryStoreOptions = {}) =>
               if (!Seats.isSeat(a, e)) continue
               if (query.license !== undefined && e.key !== query.license) continue
               if (query.product !== undefined && e.product !== query.product) continue
-              if (query.plan !== undefined && licenseOf(C, e.key)?.plan !== query.plan) continue
+              if (query.plan !== undefined && licenseOf(C, e.key)?.plan?.toLowerCase() !== query.plan.toLowerCase()) {
+                continue
+              }
               if (query.unusedDays !== undefined && !Seats.isUnused(a, e, query.unusedDays, now)) continue
               if (query.usedDays !== undefined && !Seats.isUsed(a, e, query.usedDays, now)) continue
               const { entitlements: _e, ...account } = storedOf(a)

@@ -1905,6 +1905,9 @@ export const runStoreConformance = <E>(
             ])
             assert.deepStrictEqual((yield* seats({ product: "jira" })).total, 3)
             assert.deepStrictEqual((yield* seats({ plan: "Free" })).seats, ["a/jira:beta.atlassian.net"])
+            // A plan named in other letters is the same plan (Atlassian says `Premium`, its edition `premium`).
+            assert.deepStrictEqual(yield* seats({ plan: "free" }), yield* seats({ plan: "Free" }))
+            assert.deepStrictEqual((yield* seats({ plan: "PREMIUM" })).total, (yield* seats({ plan: "Premium" })).total)
             assert.deepStrictEqual((yield* seats({ plan: "Premium", usedDays: 30 })).seats, [
               "a/jira:acme.atlassian.net"
             ])
