@@ -88,7 +88,9 @@ export const AccountFilters = Schema.Struct({
   product: Schema.optional(Schema.String),
   inactiveDays: Schema.optional(IntFromString(0, 36_500, "inactiveDays")),
   q: Schema.optional(Schema.String.pipe(Schema.maxLength(200, { message: () => "q must be at most 200 characters" }))),
-  accountType: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
+  accountType: Schema.optional(
+    Schema.String.pipe(Schema.maxLength(100, { message: () => "accountType must be at most 100 characters" }))
+  ),
   billable: Schema.optional(BooleanFromString("billable")),
   managed: Schema.optional(BooleanFromString("managed")),
   sort: Schema.optional(Sort),
@@ -148,10 +150,15 @@ export const AuditQuery = Schema.Struct({
  */
 export type AuditQuery = typeof AuditQuery.Type
 
-const SyncInterval = Schema.Int.pipe(
-  Schema.between(0, 43_200, {
-    message: () => "syncIntervalMinutes must be a whole number of minutes from 0 (manual only) to 43200 (30 days)"
-  })
+// One message for a fraction and for a number out of range: Schema's own ("Expected an integer, actual 1.5")
+// says neither the field nor the range.
+const wholeNumber = (min: number, max: number, message: string) =>
+  Schema.Number.pipe(Schema.int({ message: () => message }), Schema.between(min, max, { message: () => message }))
+
+const SyncInterval = wholeNumber(
+  0,
+  43_200,
+  "syncIntervalMinutes must be a whole number of minutes from 0 (manual only) to 43200 (30 days)"
 )
 
 const HoldThreshold = Schema.Number.pipe(
@@ -161,14 +168,12 @@ const HoldThreshold = Schema.Number.pipe(
   })
 )
 
-const MaxLookups = Schema.Int.pipe(
-  Schema.between(0, 100_000, { message: () => "maxLookups must be a whole number from 0 to 100000" })
-)
+const MaxLookups = wholeNumber(0, 100_000, "maxLookups must be a whole number from 0 to 100000")
 
-const DeadlineMinutes = Schema.Int.pipe(
-  Schema.between(1, 1_440, {
-    message: () => "deadlineMinutes must be a whole number of minutes from 1 to 1440 (a day)"
-  })
+const DeadlineMinutes = wholeNumber(
+  1,
+  1_440,
+  "deadlineMinutes must be a whole number of minutes from 1 to 1440 (a day)"
 )
 
 const SyncSettingsFields = {

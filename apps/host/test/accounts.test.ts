@@ -186,13 +186,29 @@ describe("accounts, products, seats, suspend and restore", () => {
       const [path, message] of [
         [`${base()}/products/trend?runs=abc`, "runs must be a whole number from 1 to 100, in digits"],
         ["/api/plans?limit=abc", "limit must be a whole number from 1 to 200, in digits"],
-        [`${base()}/accounts?limit=1e2`, "limit must be a whole number from 1 to 500, in digits"]
+        [`${base()}/accounts?limit=1e2`, "limit must be a whole number from 1 to 500, in digits"],
+        // Nor the input echoed back, however long.
+        [`${base()}/accounts?accountType=${"x".repeat(101)}`, "accountType must be at most 100 characters"]
       ] as const
     ) {
       const res = await t.request("GET", path)
       expect(res.status, path).toBe(400)
       expect(res.body.error.details.issues.map((i: { message: string }) => i.message), path).toEqual([message])
     }
+  })
+
+  it("Should name the field and what it must be for a bad role or a fraction of minutes, once each", async () => {
+    const role = await t.request("POST", "/api/users", { body: { name: "Robin", role: "god" } })
+    expect(role.status).toBe(400)
+    expect(role.body.error.details.issues).toEqual([
+      { path: ["role"], message: "role must be one of viewer, operator, approver, admin" }
+    ])
+    const minutes = await t.request("PATCH", base(), { body: { syncIntervalMinutes: 1.5, maxLookups: -1 } })
+    expect(minutes.status).toBe(400)
+    expect(minutes.body.error.details.issues.map((i: { message: string }) => i.message)).toEqual([
+      "syncIntervalMinutes must be a whole number of minutes from 0 (manual only) to 43200 (30 days)",
+      "maxLookups must be a whole number from 0 to 100000"
+    ])
   })
 
   it("Should show one account, its id URL-encoded, with its status history", async () => {

@@ -58,13 +58,22 @@ export const requireRole = (principal: Principal, required: Role, what: string):
       new Forbidden({ message: `${principal.name} (${principal.role}) may not ${what}: it needs the ${required} role` })
     )
 
+// One message for a role that is none of them, instead of Schema's "Expected ..." per role (the OpenAPI
+// document keeps the enum).
+const RoleInput = Schema.String.pipe(
+  Schema.filter((r): r is Role => (RoleSchema.literals as ReadonlyArray<string>).includes(r), {
+    message: () => `role must be one of ${RoleSchema.literals.join(", ")}`,
+    jsonSchema: { enum: [...RoleSchema.literals] }
+  })
+)
+
 /**
  * The body of `POST /api/users`.
  *
  * @since 0.2.0
  * @category bodies
  */
-export const CreateUser = Schema.Struct({ name: UserName, role: RoleSchema })
+export const CreateUser = Schema.Struct({ name: UserName, role: RoleInput })
 
 /**
  * The body of `PATCH /api/users/:id`.
@@ -73,7 +82,7 @@ export const CreateUser = Schema.Struct({ name: UserName, role: RoleSchema })
  * @category bodies
  */
 export const UpdateUser = Schema.Struct({
-  role: Schema.optional(RoleSchema),
+  role: Schema.optional(RoleInput),
   disabled: Schema.optional(Schema.Boolean),
   /** `true` issues a new token (shown once) and revokes the old one. */
   newToken: Schema.optional(Schema.Boolean)
