@@ -324,15 +324,29 @@ const bodyProblem = (
 
 /**
  * Decodes a query string. Empty parameters (`?status=` from a form left blank) mean "not given"; unknown
- * parameters are ignored, as links and forms often carry extra ones.
+ * parameters are ignored, as links and forms often carry extra ones; given `all`, a parameter that appears
+ * twice is refused.
  *
  * @since 0.1.0
  * @category decoding
  */
 export const decodeQuery = <A, I>(
   schema: Schema.Schema<A, I>,
-  query: Record<string, string | undefined>
+  query: Record<string, string | undefined>,
+  /** Every value of every parameter (`c.req.queries()`): a parameter given twice is refused, not half-read. */
+  all?: Record<string, ReadonlyArray<string>>
 ): Effect.Effect<A, InvalidInput> => {
+  const repeated = Object.entries(all ?? {}).filter(([, values]) => values.length > 1)
+  if (repeated.length > 0) {
+    return Effect.fail(
+      InvalidInput.fromIssues(
+        repeated.map(([k, values]) => ({
+          path: [k],
+          message: `${k} is given ${values.length} times; give it once (one value per filter)`
+        }))
+      )
+    )
+  }
   const given: Record<string, string> = {}
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") given[k] = v
   const withNul = Object.keys(given).filter((k) => given[k]!.includes(NUL))

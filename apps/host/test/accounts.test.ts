@@ -166,6 +166,8 @@ describe("accounts, products, seats, suspend and restore", () => {
     ["limit=1e2", "limit"],
     ["limit=%2B5", "limit"],
     ["inactiveDays=1e1", "inactiveDays"],
+    // A filter given twice is refused, not read as its first value.
+    ["status=active&status=suspended", "status"],
     ["inactiveDays=-1", "inactiveDays"],
     ["inactiveDays=1.5", "inactiveDays"],
     ["status=gone", "status"],

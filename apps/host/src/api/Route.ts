@@ -107,7 +107,7 @@ export const mount = (app: Hono, host: Host, routes: ReadonlyArray<ApiRoute>): H
       const principal = principalOf(c)
       const effect = Effect.gen(function*() {
         yield* requireRole(principal, roleOf(r), `${r.method.toUpperCase()} /api${r.path}`)
-        const query = r.query === undefined ? undefined : yield* decodeQuery(r.query, c.req.query())
+        const query = r.query === undefined ? undefined : yield* decodeQuery(r.query, c.req.query(), c.req.queries())
         return yield* r.handler({
           params: c.req.param() as Record<string, string>,
           query,
