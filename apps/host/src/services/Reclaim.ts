@@ -723,6 +723,17 @@ export class Reclaim extends Effect.Service<Reclaim>()("app/Reclaim", {
           cursor = page.nextCursor ?? undefined
         } while (cursor !== undefined)
       }
+      if (items.length === 0) {
+        // "0 undone" would read as an undo that ran; say why there is nothing to undo instead.
+        return yield* Effect.fail(
+          new Conflict({
+            message: `plan ${planId} (${plan.status}) has no done action to undo`,
+            hint: plan.progress.done + plan.progress.undone + plan.progress.failed === 0
+              ? "execute an approved plan first; only what it did can be undone"
+              : "its actions are undone already, or failed"
+          })
+        )
+      }
       const now = Date.now()
       const late = items.find((i) => deadline(i) < now)
       if (late !== undefined) {

@@ -121,6 +121,11 @@ describe("undoing a reclaim plan", () => {
     expect(restores.sort()).toEqual([...Array(4).fill("lifecycle enable"), "directorySuspend restore"].sort())
     expect((await planItems(t.request, plan.id)).map((i) => i.state)).toEqual(Array(5).fill("undone"))
     expect((await t.request("GET", `/api/plans/${plan.id}`)).body.progress).toMatchObject({ undone: 5, done: 0 })
+    // Once all is undone, another undo says there is nothing to undo, rather than "0 undone".
+    const nothing = await t.request("POST", `/api/plans/${plan.id}/undo`, { body: {} })
+    expect(nothing.status).toBe(409)
+    expect(nothing.body.error.message).toMatch(/has no done action to undo$/)
+    expect(nothing.body.error.hint).toBe("its actions are undone already, or failed")
 
     // The inventory shows them active at once, and a sync reads them so, with the same products.
     expect(await inventory()).toEqual(inventoryBefore)
@@ -149,6 +154,10 @@ describe("undoing a reclaim plan", () => {
       undoDays: 0
     })
     const p = await makePlan(t.request, policy.id)
+    // A plan that has not acted has nothing to undo.
+    const early = await t.request("POST", `/api/plans/${p.id}/undo`, { body: {} })
+    expect(early.status).toBe(409)
+    expect(early.body.error.hint).toBe("execute an approved plan first; only what it did can be undone")
     expect((await approveAndExecute(t.request, p.id)).status).toBe("done")
     const late = await t.request("POST", `/api/plans/${p.id}/undo`, { body: {} })
     expect(late.status).toBe(409)
