@@ -470,6 +470,9 @@ describe("suspend and restore: what the answer says is what happens upstream", (
     expect(sandbox.user(id)!.membershipStatus).toBe("active")
     expect((await sync(t.request, connectionId)).body.status).toBe("succeeded")
     expect((await t.request("GET", accountPath(id))).body.status).toBe("active")
+    // Nothing of the lifted suspension lingers: a later suspend picks a managed account's default again.
+    const again = await t.request("POST", `${accountPath(id)}/suspend`, { body: { dryRun: true } })
+    expect(again.body.action).toMatchObject({ dryRun: true, method: "lifecycle" })
   })
 
   it("Should preview the method asked for, and refuse an unknown one with 400 naming the methods", async () => {

@@ -355,8 +355,14 @@ export const sanitizeAccount = (account: ProviderAccount): ProviderAccount => {
   }, trusted)
 }
 
-const sortedRecord = (record: Readonly<Record<string, string>> | undefined) =>
-  record === undefined ? null : Object.keys(record).sort().map((k) => [k, record[k]])
+// No attributes and unknown attributes digest alike: an adapter that starts saying `{}` where it said
+// nothing (Atlassian's v1 listing, once it knows an account is not suspended in the directory) does not
+// make every stored account look changed; a record that empties still does.
+const sortedRecord = (record: Readonly<Record<string, string>> | undefined) => {
+  if (record === undefined) return null
+  const keys = Object.keys(record)
+  return keys.length === 0 ? null : keys.sort().map((k) => [k, record[k]])
+}
 
 const byKey = (a: Entitlement, b: Entitlement) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
 

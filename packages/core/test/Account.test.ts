@@ -112,6 +112,14 @@ describe("Account", () => {
       digest(one),
       digest(new ProviderAccount({ ...base, status: "suspended", entitlements: [ent("x"), ent("y")] }))
     )
+    // No attributes and unknown attributes digest alike (an adapter that starts sending `{}` rewrites
+    // nothing); an attribute that comes or goes changes the digest.
+    const plain = digest(new ProviderAccount(base))
+    assert.strictEqual(digest(new ProviderAccount({ ...base, attributes: {} })), plain)
+    assert.notStrictEqual(
+      digest(new ProviderAccount({ ...base, attributes: { membershipStatus: "suspended" } })),
+      plain
+    )
   })
 
   it("constructs trusted entitlements and accounts equal to the class constructor's", () => {

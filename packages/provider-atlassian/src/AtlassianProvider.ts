@@ -269,11 +269,14 @@ export const toEntitlement = (product: ProductAccess, dropped: Dropped = { count
 export const toAccount = (
   user: User,
   dropped: Dropped = { count: 0 },
-  /** Whether the directory search says its access is suspended (the v1 listing still says `active`). */
-  directorySuspended = false
+  /**
+   * The ids the directory search names as suspended in the directory (the v1 listing still says `active`
+   * for them); `undefined` when the search could not be read, so nothing is known either way.
+   */
+  suspendedInDirectory?: ReadonlySet<string> | undefined
 ): ProviderAccount => {
   const lastActiveAt = instantOf(user.last_active, dropped)
-  const suspendedInDirectory = directorySuspended && user.account_status === "active"
+  const directorySuspended = suspendedInDirectory?.has(user.account_id) === true && user.account_status === "active"
   const products = user.product_access
   let entitlements: Array<Entitlement> | undefined
   if (products !== undefined && products !== null) {
@@ -286,16 +289,21 @@ export const toAccount = (
     displayName: user.name,
     accountType: user.account_type,
     // v2's composite status: an active account whose directory access is suspended is `suspended`.
-    status: suspendedInDirectory ? "suspended" : mapStatus(user.account_status),
-    sourceStatus: suspendedInDirectory ? "suspended" : user.account_status,
+    status: directorySuspended ? "suspended" : mapStatus(user.account_status),
+    sourceStatus: directorySuspended ? "suspended" : user.account_status,
     lastActiveAt,
     activitySource: lastActiveAt === undefined ? undefined : "atlassian.account",
     entitlements,
     billable: !nonBillableAccountTypes.has(user.account_type),
     // The v1 listing returns managed accounts only.
     managed: true,
-    // What a restore reads to undo a directory suspend with the directory's restore.
-    attributes: suspendedInDirectory ? { membershipStatus: "suspended" } : undefined
+    // What a restore reads to undo a directory suspend with the directory's restore. Known not suspended:
+    // none, so a suspension lifted since the last sync does not linger; unknown: what the store knew.
+    attributes: directorySuspended
+      ? { membershipStatus: "suspended" }
+      : suspendedInDirectory === undefined
+      ? undefined
+      : {}
   })
 }
 
@@ -569,7 +577,7 @@ export const connect = (
               "Atlassian: the directory search was refused, so accounts suspended in the directory read as " +
                 "active; give the API key read access to directories (read:directories:admin)"
             ).pipe(Effect.annotateLogs({ reason: e.reason })),
-            new Set<string>()
+            undefined
           )
       )
     )
@@ -577,7 +585,7 @@ export const connect = (
       Effect.map(suspendedMembers, (suspended) =>
         Stream.mapEffect(client.usersPages, (page) => {
           const dropped = { count: 0 }
-          const accounts = page.data.map((user) => toAccount(user, dropped, suspended.has(user.account_id)))
+          const accounts = page.data.map((user) => toAccount(user, dropped, suspended))
           return Effect.as(warnDropped(dropped, "the v1 user listing"), {
             accounts,
             total: page.meta?.total ?? undefined
