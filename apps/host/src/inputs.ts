@@ -7,6 +7,7 @@
  */
 import { AccountStatus } from "@seatkeeper/core/Account"
 import { AccountSort } from "@seatkeeper/core/Inventory"
+import type { StoreError } from "@seatkeeper/core/StoreError"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { InvalidInput } from "./errors.js"
@@ -321,6 +322,29 @@ const bodyProblem = (
   }
   return undefined
 }
+
+/**
+ * A paging cursor that is not one the list gave: a 400 naming `cursor`, with what to do instead.
+ *
+ * @since 0.2.0
+ * @category decoding
+ */
+export const invalidCursor = (): InvalidInput =>
+  InvalidInput.fromIssues([{
+    path: ["cursor"],
+    message: "cursor is not one this list returned; start again without it"
+  }])
+
+/**
+ * The store rejects a cursor it did not make with `Corrupt`: that is the caller's input, so a 400 (any other
+ * store error stays what it is).
+ *
+ * @since 0.2.0
+ * @category decoding
+ */
+export const badCursor =
+  (cursor: string | undefined) => (e: StoreError): Effect.Effect<never, InvalidInput | StoreError> =>
+    Effect.fail(cursor !== undefined && e.reason === "Corrupt" ? invalidCursor() : e)
 
 /**
  * Decodes a query string. Empty parameters (`?status=` from a form left blank) mean "not given"; unknown

@@ -19,7 +19,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Conflict, InvalidInput, NotFound } from "../errors.js"
-import { AccountAction, type AccountFilters, decodeBody, type SeatFilters } from "../inputs.js"
+import { AccountAction, type AccountFilters, badCursor, decodeBody, type SeatFilters } from "../inputs.js"
 import { providerById } from "../ProviderRegistry.js"
 import { type AccountDetailView, type AccountView, accountView, activitySourcesOf, type SeatView } from "../views.js"
 import { AuditLog } from "./AuditLog.js"
@@ -68,17 +68,6 @@ export interface ActionResult {
 }
 
 const targetStatus = { suspend: "suspended", restore: "active" } as const
-
-/** The store rejects a cursor it did not make with `Corrupt`: that is the caller's input, so a 400. */
-const badCursor = (cursor: string | undefined) => (e: StoreError): Effect.Effect<never, InvalidInput | StoreError> =>
-  cursor !== undefined && e.reason === "Corrupt"
-    ? Effect.fail(
-      InvalidInput.fromIssues([{
-        path: ["cursor"],
-        message: "cursor is not one this list returned; start again without it"
-      }])
-    )
-    : Effect.fail(e)
 
 const preflightView = (p: ActionPreflight) => ({
   allowed: p.allowed,

@@ -9,7 +9,8 @@ import { type AuditEvent, type AuditQuery, AuditStore } from "@seatkeeper/core/A
 import type { Page } from "@seatkeeper/core/Inventory"
 import type { StoreError } from "@seatkeeper/core/StoreError"
 import * as Effect from "effect/Effect"
-import { InvalidInput } from "../errors.js"
+import { type InvalidInput } from "../errors.js"
+import { badCursor } from "../inputs.js"
 
 /**
  * Who asked for an operation, as the audit log records it: `admin` (the bootstrap token), `scheduler`,
@@ -32,17 +33,7 @@ export class AuditLog extends Effect.Service<AuditLog>()("app/AuditLog", {
         Effect.asVoid(store.append(event)),
       /** A cursor the store did not make (`Corrupt`) is the caller's input: a 400 with the field named. */
       list: (query: AuditQuery): Effect.Effect<Page<AuditEvent>, InvalidInput | StoreError> =>
-        store.list(query).pipe(
-          Effect.catchTag("StoreError", (e): Effect.Effect<never, InvalidInput | StoreError> =>
-            query.cursor !== undefined && e.reason === "Corrupt"
-              ? Effect.fail(
-                InvalidInput.fromIssues([{
-                  path: ["cursor"],
-                  message: "cursor is not one this list returned; start again without it"
-                }])
-              )
-              : Effect.fail(e))
-        )
+        store.list(query).pipe(Effect.catchTag("StoreError", badCursor(query.cursor)))
     } as const
   })
 }) {}

@@ -17,7 +17,8 @@ import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { InvalidInput, NotFound } from "../errors.js"
+import { type InvalidInput, NotFound } from "../errors.js"
+import { invalidCursor } from "../inputs.js"
 import type { SyncView } from "../views.js"
 import { type Actor, AuditLog } from "./AuditLog.js"
 import { Metrics } from "./Metrics.js"
@@ -46,12 +47,7 @@ const encodeCursor = (run: SyncRun) => Schema.encodeSync(RunCursor)([run.started
 const decodeCursor = (cursor: string) =>
   Schema.decodeUnknown(RunCursor)(cursor).pipe(
     Effect.map(([startedAt, id]) => ({ startedAt, id })),
-    Effect.mapError(() =>
-      InvalidInput.fromIssues([{
-        path: ["cursor"],
-        message: "cursor is not one this list returned; start again without it"
-      }])
-    )
+    Effect.mapError(invalidCursor)
   )
 
 const outcomeOf = (run: SyncRun) => (run.status === "succeeded" ? "ok" : run.status === "held" ? "held" : "error")
