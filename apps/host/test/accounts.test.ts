@@ -23,6 +23,16 @@ const siteOf = (url: string | undefined) => hostOf(url)?.split(".")[0]
 const keyOf = (p: { readonly key: string; readonly url?: string }) => `${p.key}:${hostOf(p.url)}`
 const isBillable = (u: SandboxUser) => u.account_type !== "customer" && u.account_type !== "app"
 
+/** A host with one connection to a new sandbox, synced once. */
+const syncedOrg = async (options: Parameters<typeof makeSandbox>[0]) => {
+  const sandbox = await makeSandbox(options)
+  const t = await makeTestHost()
+  const connectionId = await connect(t.request, sandbox)
+  const done = await sync(t.request, connectionId)
+  if (done.body.status !== "succeeded") throw new Error(`first sync ${done.text}`)
+  return { connectionId, sandbox, t }
+}
+
 describe("accounts, products, seats, suspend and restore", () => {
   let t: TestHost
   let sandbox: AtlassianSandbox
@@ -32,11 +42,7 @@ describe("accounts, products, seats, suspend and restore", () => {
   const lifecycleCalls = () => sandbox.requests.filter((r) => r.route === "lifecycle")
 
   beforeAll(async () => {
-    sandbox = await makeSandbox({ users: 240, pageSize: 50, seed: 11 })
-    t = await makeTestHost()
-    connectionId = await connect(t.request, sandbox)
-    const done = await sync(t.request, connectionId)
-    if (done.body.status !== "succeeded") throw new Error(`first sync ${done.text}`)
+    ;({ connectionId, sandbox, t } = await syncedOrg({ users: 240, pageSize: 50, seed: 11 }))
   })
   afterAll(async () => {
     await t.close()
@@ -440,11 +446,7 @@ describe("suspend and restore: what the answer says is what happens upstream", (
     sandbox.users().filter((u) => u.account_status === "active" && u.managedBy === undefined)[n]!.account_id
 
   beforeAll(async () => {
-    sandbox = await makeSandbox({ users: 60, pageSize: 50, seed: 5 })
-    t = await makeTestHost()
-    connectionId = await connect(t.request, sandbox)
-    const done = await sync(t.request, connectionId)
-    if (done.body.status !== "succeeded") throw new Error(`first sync ${done.text}`)
+    ;({ connectionId, sandbox, t } = await syncedOrg({ users: 60, pageSize: 50, seed: 5 }))
   })
   afterAll(async () => {
     await t.close()
