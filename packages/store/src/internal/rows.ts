@@ -14,12 +14,75 @@ import { ItemPreflight, Journal, PlanItemState, PlanStatus } from "@seatkeeper/c
 import { SyncDecision, SyncHold, SyncRunError, SyncRunStatus } from "@seatkeeper/core/SyncRun"
 import { Role } from "@seatkeeper/core/User"
 import { WebhookEvent } from "@seatkeeper/core/Webhook"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { column, Count, Flag } from "./sql.js"
 
-const NullableText = Schema.NullOr(Schema.String)
-const Strings = Schema.parseJson(Schema.Array(Schema.String))
-const Attributes = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.String }))
+// The accounts and seats lists decode a thousand values a page, and their GC pauses are the list's p99.
+// `NullOr` and a literal `Union` allocate their candidate lists for every value and, for a null, fail the
+// string member (a composite issue) before they try `null`; `parseJson` of an array parses, then walks
+// the result through a second parser. The leaves below check each value once, with the same results and
+// the same failures (as `Corrupt`: see `corruptRow`).
+
+const isText = (u: unknown): u is string => typeof u === "string"
+
+/** A text column that may be NULL. */
+const NullableText = Schema.declare((u: unknown): u is string | null => u === null || typeof u === "string", {
+  description: "a string or null"
+})
+
+const statuses: ReadonlySet<unknown> = new Set(AccountStatus.literals)
+
+/** An account's or entitlement's status, as `AccountStatus` (one set lookup instead of a literal union). */
+const Status = Schema.declare((u: unknown): u is AccountStatus => statuses.has(u), {
+  description: `one of ${AccountStatus.literals.join(", ")}`
+})
+
+/** A `Flag` column that may be NULL (unknown). */
+const NullableFlag = Schema.transform(
+  Schema.declare(
+    (u: unknown): u is 0 | 1 | boolean | null => u === null || u === 0 || u === 1 || typeof u === "boolean",
+    {
+      description: "0, 1 or null"
+    }
+  ),
+  Schema.declare((u: unknown): u is boolean | null => u === null || typeof u === "boolean", {
+    description: "a boolean or null"
+  }),
+  {
+    strict: true,
+    decode: (v) => (v === null ? null : v === 1 || v === true),
+    encode: (b) => (b === null ? null : b ? 1 : 0)
+  }
+)
+
+/** A JSON text whose value passes `is`. */
+const jsonOf = <A>(what: string, is: (value: unknown) => value is A) =>
+  Schema.transformOrFail(Schema.String, Schema.declare(is, { description: what }), {
+    strict: true,
+    decode: (text, _, ast) => {
+      try {
+        return ParseResult.succeed(JSON.parse(text) as A)
+      } catch {
+        return ParseResult.fail(new ParseResult.Type(ast, text, `not JSON text: expected ${what}`))
+      }
+    },
+    encode: (value) => ParseResult.succeed(JSON.stringify(value))
+  })
+
+/** A JSON array of strings (roles, groups). */
+const Strings = jsonOf(
+  "an array of strings",
+  (v): v is ReadonlyArray<string> => Array.isArray(v) && v.every(isText)
+)
+
+/** A JSON object of strings (an account's attributes). */
+const Attributes = jsonOf(
+  "an object of strings",
+  (v): v is { readonly [key: string]: string } =>
+    typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every(isText)
+)
+
 const JsonOrNull = <A, I>(schema: Schema.Schema<A, I>) => Schema.NullOr(Schema.parseJson(schema))
 
 // =============================================================================
@@ -94,77 +157,6 @@ export const LockRow = Schema.Struct({
 // accounts and entitlements
 // =============================================================================
 
-/** An account's columns, `last_seen_at` already derived (see `accountColumns`). */
-export const AccountRow = Schema.Struct({
-  connectionId: column(Schema.String, "connection_id"),
-  externalId: column(Schema.String, "external_id"),
-  email: NullableText,
-  displayName: column(Schema.String, "display_name"),
-  accountType: column(Schema.String, "account_type"),
-  status: AccountStatus,
-  sourceStatus: column(Schema.String, "source_status"),
-  lastActiveAt: column(NullableText, "last_active_at"),
-  activitySource: column(NullableText, "activity_source"),
-  billable: Schema.NullOr(Flag),
-  managed: Schema.NullOr(Flag),
-  addedAt: column(NullableText, "added_at"),
-  roles: column(Strings, "roles_json"),
-  groups: column(Strings, "groups_json"),
-  attributes: column(Attributes, "attributes_json"),
-  firstSeenAt: column(Schema.String, "first_seen_at"),
-  lastSeenAt: column(Schema.String, "last_seen_at"),
-  adminActionAt: column(NullableText, "admin_action_at")
-})
-
-/** @internal */
-export type AccountRow = typeof AccountRow.Type
-
-/**
- * The select list of `AccountRow` over `accounts a`. An account the last applied run read (`seen_last`) was
- * last seen by that run: its time is the connection's, not written to 100,000 rows on every sync.
- *
- * @internal
- */
-export const accountColumns = `a.connection_id, a.external_id, a.email, a.display_name, a.account_type, a.status,
-  a.source_status, a.last_active_at, a.activity_source, a.billable, a.managed, a.added_at, a.roles_json,
-  a.groups_json, a.attributes_json, a.first_seen_at, a.admin_action_at,
-  CASE WHEN a.seen_last = 1
-    THEN COALESCE((SELECT c.applied_at FROM connections c WHERE c.id = a.connection_id), a.last_seen_at)
-    ELSE a.last_seen_at END AS last_seen_at`
-
-/** An entitlement's columns, prefixed `e_` so that they can share a row with its account's. */
-export const EntitlementRow = Schema.Struct({
-  key: column(Schema.String, "e_key"),
-  name: column(Schema.String, "e_name"),
-  product: column(Schema.String, "e_product"),
-  site: column(NullableText, "e_site"),
-  siteHost: column(NullableText, "e_site_host"),
-  status: column(AccountStatus, "e_status"),
-  lastActiveAt: column(NullableText, "e_last_active_at"),
-  activitySource: column(NullableText, "e_activity_source"),
-  role: column(NullableText, "e_role"),
-  billable: column(Schema.NullOr(Flag), "e_billable"),
-  firstSeenAt: column(Schema.String, "e_first_seen_at"),
-  lastSeenAt: column(Schema.String, "e_last_seen_at")
-})
-
-/** @internal */
-export type EntitlementRow = typeof EntitlementRow.Type
-
-/**
- * The select list of `EntitlementRow` over `entitlements e` of `accounts a`: an active entitlement of an
- * account the last applied run read was seen by that run too.
- *
- * @internal
- */
-export const entitlementColumns = `e.key AS e_key, e.name AS e_name, e.product AS e_product, e.site AS e_site,
-  e.site_host AS e_site_host, e.status AS e_status, e.last_active_at AS e_last_active_at,
-  e.activity_source AS e_activity_source, e.role AS e_role, e.billable AS e_billable,
-  e.first_seen_at AS e_first_seen_at,
-  CASE WHEN a.seen_last = 1 AND e.status <> 'deprovisioned'
-    THEN COALESCE((SELECT c.applied_at FROM connections c WHERE c.id = a.connection_id), e.last_seen_at)
-    ELSE e.last_seen_at END AS e_last_seen_at`
-
 /**
  * An entitlement as the inventory reads it: a JSON object of its columns under the domain's names (built in
  * SQL, see `SqlInventoryStore`), so that decoding renames nothing. A page of accounts carries their
@@ -178,14 +170,14 @@ export const EntitlementFields = Schema.Struct({
   product: Schema.String,
   site: NullableText,
   siteHost: NullableText,
-  status: AccountStatus,
+  status: Status,
   lastActiveAt: NullableText,
   activitySource: NullableText,
   role: NullableText,
-  billable: Schema.NullOr(Flag),
+  billable: NullableFlag,
   firstSeenAt: Schema.String,
   lastSeenAt: Schema.String
-})
+}).annotations({ identifier: "Entitlement" })
 
 /**
  * An account's columns selected under the domain's names (`AS "externalId"`), as `AccountRow` reads them
@@ -199,12 +191,12 @@ export const AccountFields = Schema.Struct({
   email: NullableText,
   displayName: Schema.String,
   accountType: Schema.String,
-  status: AccountStatus,
+  status: Status,
   sourceStatus: Schema.String,
   lastActiveAt: NullableText,
   activitySource: NullableText,
-  billable: Schema.NullOr(Flag),
-  managed: Schema.NullOr(Flag),
+  billable: NullableFlag,
+  managed: NullableFlag,
   addedAt: NullableText,
   roles: Strings,
   groups: Strings,
@@ -224,7 +216,7 @@ export const AccountListRow = Schema.Struct({
   ...AccountFields.fields,
   entitlements: Schema.parseJson(Schema.Array(EntitlementFields)),
   sortValue: Schema.String
-})
+}).annotations({ identifier: "AccountListRow" })
 
 /**
  * A row of the seats list: an account, one of its entitlements (a JSON object of `EntitlementFields`) and
@@ -236,7 +228,7 @@ export const SeatListRow = Schema.Struct({
   ...AccountFields.fields,
   entitlement: Schema.parseJson(EntitlementFields),
   sortValue: Schema.String
-})
+}).annotations({ identifier: "SeatListRow" })
 
 /**
  * A count as of a version of the database (`stamp`: see `SqlInventoryStore`'s count cache); no stamp when
@@ -437,7 +429,7 @@ export const PlanItemRow = Schema.Struct({
   externalId: column(Schema.String, "external_id"),
   displayName: column(Schema.String, "display_name"),
   email: NullableText,
-  managed: Schema.NullOr(Flag),
+  managed: NullableFlag,
   roles: column(Strings, "roles_json"),
   attributes: column(Attributes, "attributes_json"),
   lastActiveAt: column(NullableText, "last_active_at"),
