@@ -18,11 +18,11 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { column, Count, Flag } from "./sql.js"
 
-// The accounts and seats lists decode a thousand values a page, and their GC pauses are the list's p99.
-// `NullOr` and a literal `Union` allocate their candidate lists for every value and, for a null, fail the
-// string member (a composite issue) before they try `null`; `parseJson` of an array parses, then walks
-// the result through a second parser. The leaves below check each value once, with the same results and
-// the same failures (as `Corrupt`: see `corruptRow`).
+// The accounts and seats lists decode about a thousand values a page, and decoding was most of what a list
+// request allocated. `NullOr` and a literal `Union` build their candidate lists for every value and, for a
+// null, fail the string member (a composite issue) before they try `null`; `parseJson` of an array parses,
+// then walks the result through a second parser. The leaves below check each value once: the same values
+// decode to the same results, and the same values fail (as `Corrupt`: see `corruptRow`).
 
 const isText = (u: unknown): u is string => typeof u === "string"
 
