@@ -15,6 +15,7 @@ import { SyncDecision, SyncHold, SyncRunError, SyncRunStatus } from "@seatkeeper
 import { Role } from "@seatkeeper/core/User"
 import { WebhookEvent } from "@seatkeeper/core/Webhook"
 import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { column, Count, Flag } from "./sql.js"
 
@@ -24,10 +25,8 @@ import { column, Count, Flag } from "./sql.js"
 // then walks the result through a second parser. The leaves below check each value once: the same values
 // decode to the same results, and the same values fail (as `Corrupt`: see `corruptRow`).
 
-const isText = (u: unknown): u is string => typeof u === "string"
-
 /** A text column that may be NULL. */
-const NullableText = Schema.declare((u: unknown): u is string | null => u === null || typeof u === "string", {
+const NullableText = Schema.declare((u: unknown): u is string | null => u === null || Predicate.isString(u), {
   description: "a string or null"
 })
 
@@ -73,14 +72,14 @@ const jsonOf = <A>(what: string, is: (value: unknown) => value is A) =>
 /** A JSON array of strings (roles, groups). */
 const Strings = jsonOf(
   "an array of strings",
-  (v): v is ReadonlyArray<string> => Array.isArray(v) && v.every(isText)
+  (v): v is ReadonlyArray<string> => Array.isArray(v) && v.every(Predicate.isString)
 )
 
 /** A JSON object of strings (an account's attributes). */
 const Attributes = jsonOf(
   "an object of strings",
   (v): v is { readonly [key: string]: string } =>
-    typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every(isText)
+    typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every(Predicate.isString)
 )
 
 const JsonOrNull = <A, I>(schema: Schema.Schema<A, I>) => Schema.NullOr(Schema.parseJson(schema))
@@ -180,8 +179,8 @@ export const EntitlementFields = Schema.Struct({
 }).annotations({ identifier: "Entitlement" })
 
 /**
- * An account's columns selected under the domain's names (`AS "externalId"`), as `AccountRow` reads them
- * from their own: the same fields, with no renaming to decode.
+ * An account's columns selected under the domain's names (`AS "externalId"`, see `SqlInventoryStore`), so
+ * that decoding renames nothing.
  *
  * @internal
  */
