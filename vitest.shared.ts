@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
 // Workspace packages resolve to their TypeScript sources in tests (the "@seatkeeper/source" export
@@ -13,6 +14,8 @@ export default defineConfig({
     include: ["src/**/*.test.ts", "src/**/*.test.tsx", "test/**/*.test.ts", "test/**/*.test.tsx"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    fakeTimers: { toFake: undefined }
+    fakeTimers: { toFake: undefined },
+    // chai's deep equality made to tell an effect Option's None from its Some (see the file)
+    setupFiles: [fileURLToPath(new URL("./test-support/optionEquality.ts", import.meta.url))]
   }
 })
