@@ -3,7 +3,8 @@
  *
  * - requests go only to the connection's origin (a foreign absolute URL, e.g. a `links.next` pointing
  *   elsewhere, is refused before anything is sent, so the API key never leaves for another host), and
- *   redirects are not followed (with the fetch client);
+ *   redirects are not followed (with the fetch client, and with Node's undici client, which never follows
+ *   them);
  * - every attempt takes a slot of the organisation's request budget first (DESIGN.md invariant 5);
  * - each attempt has a timeout; a non-2xx response is classified by the adapter into a `ProviderError`;
  * - retries follow DESIGN.md invariant 6, as an Effect `Schedule`: idempotent calls retry on 429, 5xx,
