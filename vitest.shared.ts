@@ -15,7 +15,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     fakeTimers: { toFake: undefined },
-    // chai's deep equality made to tell an effect Option's None from its Some (see the file)
-    setupFiles: [fileURLToPath(new URL("./test-support/optionEquality.ts", import.meta.url))]
+    // chai's deep equality made to tell effect Options and Redacted secrets apart (see the file)
+    setupFiles: [fileURLToPath(new URL("./test-support/effectEquality.ts", import.meta.url))]
   }
 })

@@ -1,13 +1,14 @@
-// Pins test-support/optionEquality.ts, the setup every package's tests run with: chai's deep equality tells
-// None from Some, at any depth, and leaves everything else as it was.
+// Pins test-support/effectEquality.ts, the setup every package's tests run with: chai's deep equality tells
+// None from Some and one Redacted secret from another, at any depth, and leaves everything else as it was.
 import { assert, describe, expect, it } from "@effect/vitest"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 // Already run as a setup file; imported too, so that the typecheck covers it.
-import "../../../test-support/optionEquality.js"
+import "../../../test-support/effectEquality.js"
 
 const none: Option.Option<{ readonly staged: number }> = Option.none()
 
-describe("deep equality of Options in tests", () => {
+describe("deep equality of effect values in tests", () => {
   it("None is not Some", () => {
     assert.throws(() => assert.deepStrictEqual(none, Option.some({ staged: 1 })))
     assert.throws(() => assert.deepStrictEqual(Option.some({ staged: 1 }), none))
@@ -32,6 +33,14 @@ describe("deep equality of Options in tests", () => {
     assert.deepStrictEqual(none, Option.none())
     assert.throws(() => assert.deepStrictEqual(Option.some(1) as unknown, 1))
     assert.throws(() => assert.deepStrictEqual(undefined as unknown, Option.none()))
+  })
+
+  it("Redacted secrets are compared by their values, never equal to anything else", () => {
+    assert.deepStrictEqual(Redacted.make("key-1"), Redacted.make("key-1"))
+    assert.throws(() => assert.deepStrictEqual(Redacted.make("key-1"), Redacted.make("key-2")))
+    assert.throws(() => assert.deepStrictEqual({ apiKey: Redacted.make("old") }, { apiKey: Redacted.make("new") }))
+    assert.throws(() => assert.deepStrictEqual(Redacted.make("key-1") as unknown, "key-1"))
+    assert.throws(() => assert.deepStrictEqual({} as unknown, Redacted.make("key-1")))
   })
 
   it("other values are compared as chai always did", () => {
