@@ -89,6 +89,17 @@ export interface RunSummary {
 }
 
 /**
+ * How long after a lease expired `start` still leaves its run to `recover`. A caller that recovers first and
+ * reports what it recovered (the host audits each run's end, invariant 9) then sees every run it ends, even
+ * when the lease expires between its `recover` and its `start`: only a caller that never recovers waits this
+ * much longer for a dead owner's lock.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const TAKEOVER_GRACE_MS = 500
+
+/**
  * The storage port of the sync engine.
  *
  * @since 0.2.0
@@ -98,7 +109,8 @@ export class SyncStore extends Context.Tag("@seatkeeper/core/SyncStore")<SyncSto
   /**
    * Takes the connection's sync lock (across every process sharing the store) and records a `running` run.
    * `owner` names the process (a random id per process). Runs of this connection left behind by a dead
-   * owner are recovered first; a held run of the connection is superseded.
+   * owner are recovered first, once their lease expired more than `TAKEOVER_GRACE_MS` ago (until then the
+   * lock is still held, for `recover` to free); a held run of the connection is superseded.
    */
   readonly start: (connectionId: string, owner: string) => Effect.Effect<SyncRun, StoreError | SyncAlreadyRunning>
   /** How long a lock lives without a heartbeat; the engine beats well within it. */

@@ -38,7 +38,8 @@ import {
   type Absentee,
   type RunSummary,
   type SettleRule,
-  SyncStore
+  SyncStore,
+  TAKEOVER_GRACE_MS
 } from "@seatkeeper/core/SyncStore"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -464,7 +465,7 @@ export const make = (
         ON CONFLICT (connection_id) DO UPDATE SET
           run_id = excluded.run_id, owner = excluded.owner,
           acquired_at = excluded.acquired_at, lease_expires_at = excluded.lease_expires_at
-        WHERE sync_locks.lease_expires_at < ${iso(now)}
+        WHERE sync_locks.lease_expires_at < ${iso(now - TAKEOVER_GRACE_MS)}
         RETURNING run_id`.pipe(
         Effect.flatMap(decodeHolder),
         Effect.map((rows) =>
@@ -484,7 +485,9 @@ export const make = (
     const start: SyncStore["Type"]["start"] = Effect.fn("SqlSyncStore.start")(
       function*(connectionId: string, owner: string) {
         const now = yield* Clock.currentTimeMillis
-        yield* recover(sql, now, connectionId).pipe(orStoreError("cannot recover the connection's abandoned runs"))
+        yield* recover(sql, now, connectionId, now - TAKEOVER_GRACE_MS).pipe(
+          orStoreError("cannot recover the connection's abandoned runs")
+        )
         return yield* Effect.gen(function*() {
           if (!(yield* connectionExists(connectionId))) {
             return yield* notFound(`connection ${connectionId} does not exist`)

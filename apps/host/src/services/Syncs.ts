@@ -151,7 +151,9 @@ export class Syncs extends Effect.Service<Syncs>()("app/Syncs", {
       const actor = principal.name
       const record = yield* requireConnection(connectionId)
       // A run whose lease expired is recovered here, audited, before the lock is taken: the store would
-      // otherwise recover it itself while taking the lock, and its end would never reach the audit trail.
+      // otherwise recover it itself while taking the lock, and its end would never reach the audit trail. A
+      // lease that runs out between the two is left to the next recover (the store's start waits
+      // `TAKEOVER_GRACE_MS` past a lease before it takes the lock over), so this start answers 409.
       yield* recover
       const run = yield* SyncEngine.start(connectionId, owner).pipe(Effect.provideService(SyncStore, store))
       yield* audit.record({

@@ -42,7 +42,14 @@ import * as Seats from "../Seats.js"
 import { StoreError, SyncAlreadyRunning } from "../StoreError.js"
 import type { RunCounters, SyncHold, SyncRun, SyncRunError, SyncStats } from "../SyncRun.js"
 import { emptyStats } from "../SyncRun.js"
-import { type AbsenceVerdict, type Absentee, type RunSummary, type SettleRule, SyncStore } from "../SyncStore.js"
+import {
+  type AbsenceVerdict,
+  type Absentee,
+  type RunSummary,
+  type SettleRule,
+  SyncStore,
+  TAKEOVER_GRACE_MS
+} from "../SyncStore.js"
 import { UserStore } from "../User.js"
 import { WebhookStore } from "../Webhook.js"
 import { makeReclaimStore, makeUserStore, makeWebhookStore } from "./MemoryReclaim.js"
@@ -258,11 +265,12 @@ export const make = (options: MemoryStoreOptions = {}) =>
 
     // --- runs and the lock ------------------------------------------------------------------------------
 
-    const recoverWhere = (now: number, connectionId: string | undefined): Array<SyncRun> => {
+    /** Recovers the runs whose lease expired before `expiredBefore` (default `now`), and orphaned runs. */
+    const recoverWhere = (now: number, connectionId: string | undefined, expiredBefore = now): Array<SyncRun> => {
       const recovered: Array<SyncRun> = []
       for (const [cid, lock] of locks) {
         if (connectionId !== undefined && cid !== connectionId) continue
-        if (lock.leaseExpiresAt >= now) continue
+        if (lock.leaseExpiresAt >= expiredBefore) continue
         locks.delete(cid)
         const r = runs.get(lock.runId)
         if (r !== undefined && r.run.status === "running") {
@@ -294,7 +302,7 @@ export const make = (options: MemoryStoreOptions = {}) =>
 
     const takeLock = (connectionId: string, runId: string, owner: string, now: number) => {
       const held = locks.get(connectionId)
-      if (held !== undefined && held.leaseExpiresAt >= now) return held
+      if (held !== undefined && held.leaseExpiresAt >= now - TAKEOVER_GRACE_MS) return held
       locks.set(connectionId, { runId, owner, leaseExpiresAt: now + leaseMs })
       return undefined
     }
@@ -633,7 +641,7 @@ export const make = (options: MemoryStoreOptions = {}) =>
       start: (connectionId, owner) =>
         Effect.gen(function*() {
           const now = yield* nowMs
-          recoverWhere(now, connectionId)
+          recoverWhere(now, connectionId, now - TAKEOVER_GRACE_MS)
           if (!connections.has(connectionId)) return yield* notFound(`connection ${connectionId} does not exist`)
           const runId = Crypto.randomUUID()
           const held = takeLock(connectionId, runId, owner, now)

@@ -50,7 +50,7 @@ import * as Seats from "../Seats.js"
 import type { StoreError } from "../StoreError.js"
 import type { RunCounters, SyncHold } from "../SyncRun.js"
 import { noCounters } from "../SyncRun.js"
-import { type AbsenceVerdict, type SettleRule, SyncStore } from "../SyncStore.js"
+import { type AbsenceVerdict, type SettleRule, SyncStore, TAKEOVER_GRACE_MS } from "../SyncStore.js"
 import { UserStore } from "../User.js"
 import { WebhookStore } from "../Webhook.js"
 
@@ -627,6 +627,22 @@ export const runStoreConformance = <E>(
             yield* syncs.abort(next.id, "interrupted", { reason: "Interrupted", message: "test" }, noCounters)
             assert.deepStrictEqual(yield* visible(c.id, t), before, "nothing of either run was applied")
             assert.strictEqual((yield* inventory.listAccounts({ connectionId: c.id, limit: 10 })).total, 2)
+          }))
+
+        it.effect("start leaves a lease that expired moments ago to recover, which returns its run", () =>
+          Effect.gen(function*() {
+            const c = yield* newConnection()
+            const syncs = yield* SyncStore
+            const stale = yield* syncs.start(c.id, "process-a")
+            // Just past the lease, as when it runs out between a caller's recover and its start: start does
+            // not end the run itself (its end would reach no one), it leaves it to recover, which returns it
+            // (the host audits every run recover returns).
+            yield* TestClock.adjust(Duration.sum(lease, Duration.millis(TAKEOVER_GRACE_MS / 5)))
+            assert.strictEqual((yield* failure(syncs.start(c.id, "process-b")))._tag, "SyncAlreadyRunning")
+            assert.strictEqual(Option.getOrThrow(yield* syncs.get(stale.id)).status, "running")
+            const recovered = (yield* syncs.recover).filter((r) => r.id === stale.id)
+            assert.deepStrictEqual(recovered.map((r) => r.status), ["interrupted"])
+            assert.strictEqual((yield* syncs.start(c.id, "process-b")).status, "running")
           }))
 
         it.effect("recover interrupts the runs whose lease expired, frees their locks, and returns them", () =>

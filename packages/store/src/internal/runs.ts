@@ -221,22 +221,23 @@ export const dropEndedStaging = (sql: SqlClient.SqlClient) =>
 const decodeLocks = Schema.decodeUnknown(Schema.Array(LockRow))
 
 /**
- * Frees the locks whose lease expired before `now` (of one connection, or all), marks their runs
- * `interrupted` and drops their staging; also closes runs left `running` without their lock. Returns the
- * runs it interrupted.
+ * Frees the locks whose lease expired before `expiredBefore` (default `now`; of one connection, or all), marks
+ * their runs `interrupted` at `now` and drops their staging; also closes runs left `running` without their
+ * lock. Returns the runs it interrupted.
  *
  * @internal
  */
 export const recover = (
   sql: SqlClient.SqlClient,
   now: number,
-  connectionId: string | undefined
+  connectionId: string | undefined,
+  expiredBefore: number = now
 ): Effect.Effect<ReadonlyArray<SyncRun>, SqlError | ParseResult.ParseError> =>
   Effect.gen(function*() {
     const at = iso(now)
     const scope = connectionId === undefined ? sql`1 = 1` : sql`connection_id = ${connectionId}`
     const expired = yield* sql`SELECT connection_id, run_id, lease_expires_at FROM sync_locks
-      WHERE lease_expires_at < ${at} AND ${scope}`.pipe(Effect.flatMap(decodeLocks))
+      WHERE lease_expires_at < ${iso(expiredBefore)} AND ${scope}`.pipe(Effect.flatMap(decodeLocks))
     const recovered: Array<SyncRun> = []
     for (const lock of expired) {
       // Conditional on the lease being unchanged: a heartbeat that renewed it in between keeps it.
