@@ -9,6 +9,7 @@ import { ProviderError } from "@seatkeeper/core/ProviderError"
 import * as SyncEngine from "@seatkeeper/core/SyncEngine"
 import type { SyncRun } from "@seatkeeper/core/SyncRun"
 import { noCounters } from "@seatkeeper/core/SyncRun"
+import { TAKEOVER_GRACE_MS } from "@seatkeeper/core/SyncStore"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -250,8 +251,9 @@ for (const target of targets("the sync engine against the SQL store")) {
           chunkSize: 1,
           heartbeatEvery: "1 hour"
         }).pipe(Effect.provide(slow.context), Effect.fork)
-        yield* Effect.sleep("1500 millis")
-        // Another process takes the expired lock and holds it.
+        // The lease (renewed by the first chunk's write) lapses, and so does the grace past it that start
+        // leaves to recover: another process takes the expired lock and holds it.
+        yield* Effect.sleep(`${1_000 + TAKEOVER_GRACE_MS + 1_000} millis`)
         const takeover = yield* syncs.start(connectionId, "process-b")
         yield* Deferred.succeed(gate, undefined)
         const lost = yield* Fiber.join(fiber)
